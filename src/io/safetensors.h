@@ -36,9 +36,9 @@ inline constexpr std::uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 
 enum class DType : std::uint8_t { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
 
-const char* dtype_name(DType t);     // "F32", "BF16", ...
-std::size_t dtype_size(DType t);     // bytes per element
-bool dtype_is_float(DType t);        // F64 F32 F16 BF16
+const char* dtype_name(DType t);  // "F32", "BF16", ...
+std::size_t dtype_size(DType t);  // bytes per element
+bool dtype_is_float(DType t);     // F64 F32 F16 BF16
 // Parses a dtype name; InputError "unsupported dtype '<s>' (supported: ...)" otherwise.
 // `context` is prefixed to the message (e.g. "'f.safetensors': tensor 'w'").
 DType parse_dtype(const std::string& s, const std::string& context = "");
@@ -137,8 +137,8 @@ class ShardedSafetensors {
   ~ShardedSafetensors();
 
   const std::string& path() const;
-  std::size_t size() const;                 // number of tensors (weight_map entries)
-  std::vector<std::string> names() const;   // sorted
+  std::size_t size() const;                // number of tensors (weight_map entries)
+  std::vector<std::string> names() const;  // sorted
   bool contains(const std::string& name) const;
   const TensorView* find(const std::string& name) const;  // nullptr if absent
   const TensorView& get(const std::string& name) const;   // InputError if absent
