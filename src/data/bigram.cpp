@@ -166,7 +166,7 @@ BigramSource BigramSource::synthetic(int V, uint64_t seed) {
   for (int i = 0; i < V; ++i) vocab.emplace_back(1, alphabet[i]);
   // Zipf-like target popularity.
   std::vector<double> pop(V);
-  for (int i = 0; i < V; ++i) pop[i] = 1.0 / std::pow(i + 1.0, 1.1);
+  for (int i = 0; i < V; ++i) pop[i] = 1.0 / std::pow(i + 1.0, 0.8);
   Rng rng(seed);
   std::vector<double> bi((size_t)V * V, 0.0);
   const double scale = 1e4;
@@ -211,9 +211,17 @@ BigramSource BigramSource::synthetic(int V, uint64_t seed) {
       for (int b = 0; b < V; ++b) nxt[b] += pi[a] * P[(size_t)a * V + b];
     pi.swap(nxt);
   }
-  std::vector<double> uni(V);
-  for (int i = 0; i < V; ++i) uni[i] = std::round(pi[i] * 1e7);
-  return BigramSource(std::move(vocab), std::move(uni), std::move(bi),
+  // Relabel so the display alphabet follows frequency: the most frequent token
+  // prints as ' ', then 'e', 't', ... (samples then read a little like text).
+  std::vector<int> order(V);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return pi[a] > pi[b]; });
+  std::vector<double> uni(V), bi2((size_t)V * V);
+  for (int i = 0; i < V; ++i) {
+    uni[i] = std::round(pi[order[i]] * 1e7);
+    for (int j = 0; j < V; ++j) bi2[(size_t)i * V + j] = bi[(size_t)order[i] * V + order[j]];
+  }
+  return BigramSource(std::move(vocab), std::move(uni), std::move(bi2),
                       fmt::format("synthetic(V={}, seed={})", V, seed));
 }
 
