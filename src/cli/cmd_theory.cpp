@@ -1,0 +1,209 @@
+// sinklab theory [run] | fit | rates: the reduced model of mutual reinforcement
+// (src/analysis/core/theory.h, docs/theory.md). Thin: parses flags, calls the core.
+#include <cmath>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "analysis/core/theory.h"
+#include "cli/command.h"
+#include "io/error.h"
+#include "io/files.h"
+
+namespace sinklab::cli {
+namespace {
+
+using theory::TheoryConfig;
+
+struct State {
+  TheoryConfig cfg;
+  std::string config_path;
+  std::string out = "theory_out";
+  int n_fixed = 0;
+  bool freeze_alpha = false, freeze_beta = false;
+  // Copies a field from a config-file TheoryConfig when its flag was not given.
+  std::vector<std::pair<CLI::Option*, std::function<void(TheoryConfig&, const TheoryConfig&)>>> from_file;
+};
+
+template <class Acc>
+void opt(CLI::App* c, State& st, const std::string& flag, Acc acc, const std::string& desc) {
+  auto& field = acc(st.cfg);
+  CLI::Option* o = c->add_option(flag, field, desc)->capture_default_str();
+  using T = std::decay_t<decltype(field)>;
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) o->delimiter(',');
+  st.from_file.emplace_back(o, [acc](TheoryConfig& dst, const TheoryConfig& src) {
+    acc(dst) = acc(const_cast<TheoryConfig&>(src));
+  });
+}
+
+template <class Acc>
+void flag(CLI::App* c, State& st, const std::string& name, Acc acc, const std::string& desc) {
+  CLI::Option* o = c->add_flag(name, acc(st.cfg), desc);
+  st.from_file.emplace_back(o, [acc](TheoryConfig& dst, const TheoryConfig& src) {
+    acc(dst) = acc(const_cast<TheoryConfig&>(src));
+  });
+}
+
+void add_run_options(CLI::App* c, State& st, bool with_out) {
+  c->add_option("--config", st.config_path, "TOML file with any of these options (keys = flag names); flags override");
+  if (with_out) c->add_option("-o,--out", st.out, "output directory")->capture_default_str();
+  opt(c, st, "--d", [](TheoryConfig& x) -> auto& { return x.model.d; }, "value dimension d");
+  opt(c, st, "--mean-norm", [](TheoryConfig& x) -> auto& { return x.model.mean_norm; }, "|mu|: norm of the mean of the other tokens' values");
+  opt(c, st, "--sigma", [](TheoryConfig& x) -> auto& { return x.model.sigma; }, "per-coordinate std of the values v_j ~ N(mu, sigma^2 I)");
+  opt(c, st, "--n-min", [](TheoryConfig& x) -> auto& { return x.model.n_min; }, "n ~ uniform{n-min..n-max} other tokens");
+  opt(c, st, "--n-max", [](TheoryConfig& x) -> auto& { return x.model.n_max; }, "see --n-min");
+  c->add_option("--n", st.n_fixed, "fixed n (sets n-min = n-max = N)");
+  opt(c, st, "--seed", [](TheoryConfig& x) -> auto& { return x.model.seed; }, "seed: direction of mu, initial beta");
+  opt(c, st, "--run-seed", [](TheoryConfig& x) -> auto& { return x.run_seed; }, "seed of the SGD draws");
+  flag(c, st, "--trigger", [](TheoryConfig& x) -> auto& { return x.model.trigger; }, "extension: add a trigger (active) query sharing the sink value");
+  opt(c, st, "--trigger-frac", [](TheoryConfig& x) -> auto& { return x.model.trigger_frac; }, "fraction of trigger queries");
+  flag(c, st, "--residual", [](TheoryConfig& x) -> auto& { return x.model.residual; }, "extension: alpha = r * kappa with a trained residual norm r");
+  opt(c, st, "--alpha0", [](TheoryConfig& x) -> auto& { return x.alpha0; }, "initial sink logit");
+  opt(c, st, "--beta0", [](TheoryConfig& x) -> auto& { return x.beta0; }, "initial sink value: token (a draw of v), mean (mu) or zero");
+  opt(c, st, "--beta0-scale", [](TheoryConfig& x) -> auto& { return x.beta0_scale; }, "multiplies the initial sink value");
+  opt(c, st, "--methods", [](TheoryConfig& x) -> auto& { return x.methods; }, "comma list of flow, gd, sgd, adam");
+  opt(c, st, "--variants", [](TheoryConfig& x) -> auto& { return x.variants; }, "comma list of free, freeze_beta, freeze_alpha, freeze_both");
+  c->add_flag("--freeze-beta", st.freeze_beta, "run only the counterfactual with beta frozen (with --freeze-alpha: both counterfactuals)");
+  c->add_flag("--freeze-alpha", st.freeze_alpha, "run only the counterfactual with alpha frozen");
+  opt(c, st, "--freeze-after", [](TheoryConfig& x) -> auto& { return x.freeze_after; }, "freezes start at this time (flow time, lr*step, Adam step)");
+  opt(c, st, "--t-max", [](TheoryConfig& x) -> auto& { return x.t_max; }, "gradient-flow end time");
+  opt(c, st, "--rtol", [](TheoryConfig& x) -> auto& { return x.rtol; }, "ODE relative tolerance");
+  opt(c, st, "--atol", [](TheoryConfig& x) -> auto& { return x.atol; }, "ODE absolute tolerance");
+  opt(c, st, "--gd-steps", [](TheoryConfig& x) -> auto& { return x.gd_steps; }, "gradient-descent steps");
+  opt(c, st, "--gd-lr", [](TheoryConfig& x) -> auto& { return x.gd_lr; }, "gradient-descent learning rate");
+  opt(c, st, "--sgd-steps", [](TheoryConfig& x) -> auto& { return x.sgd_steps; }, "SGD steps");
+  opt(c, st, "--sgd-lr", [](TheoryConfig& x) -> auto& { return x.sgd_lr; }, "SGD learning rate");
+  opt(c, st, "--sgd-batch", [](TheoryConfig& x) -> auto& { return x.sgd_batch; }, "SGD minibatch (draws of n and the values)");
+  opt(c, st, "--sgd-momentum", [](TheoryConfig& x) -> auto& { return x.sgd_momentum; }, "SGD heavy-ball momentum");
+  opt(c, st, "--adam-steps", [](TheoryConfig& x) -> auto& { return x.adam_steps; }, "Adam steps");
+  opt(c, st, "--adam-lr", [](TheoryConfig& x) -> auto& { return x.adam_lr; }, "Adam learning rate");
+  opt(c, st, "--adam-beta1", [](TheoryConfig& x) -> auto& { return x.adam_beta1; }, "Adam beta1");
+  opt(c, st, "--adam-beta2", [](TheoryConfig& x) -> auto& { return x.adam_beta2; }, "Adam beta2");
+  opt(c, st, "--adam-eps", [](TheoryConfig& x) -> auto& { return x.adam_eps; }, "Adam eps");
+  opt(c, st, "--n-out", [](TheoryConfig& x) -> auto& { return x.n_out; }, "recorded points per trajectory");
+  opt(c, st, "--fit-decades", [](TheoryConfig& x) -> auto& { return x.fit_decades; }, "rate fits use the last this-many decades of t");
+  opt(c, st, "--fit-min-sink-weight", [](TheoryConfig& x) -> auto& { return x.fit_min_sink_weight; }, "rate fits use only points with sink weight >= this");
+  opt(c, st, "--field-n", [](TheoryConfig& x) -> auto& { return x.field_n; }, "phase-portrait grid size per axis");
+  opt(c, st, "--field-alpha-min", [](TheoryConfig& x) -> auto& { return x.field_alpha_min; }, "phase portrait: alpha range");
+  opt(c, st, "--field-alpha-max", [](TheoryConfig& x) -> auto& { return x.field_alpha_max; }, "phase portrait: alpha range");
+  opt(c, st, "--field-beta-min", [](TheoryConfig& x) -> auto& { return x.field_beta_min; }, "phase portrait: beta.mu/|mu| range");
+  opt(c, st, "--field-beta-max", [](TheoryConfig& x) -> auto& { return x.field_beta_max; }, "phase portrait: beta.mu/|mu| range");
+}
+
+// Resolves the config: defaults < TOML file < flags.
+TheoryConfig resolve(State& st, CLI::App* c) {
+  TheoryConfig cfg = st.cfg;
+  if (!st.config_path.empty()) {
+    TheoryConfig file;
+    theory::apply_toml(file, read_file(st.config_path), "'" + st.config_path + "'");
+    for (auto& [o, copy] : st.from_file)
+      if (o->count() == 0) copy(cfg, file);
+  }
+  if (c->get_option("--n")->count() > 0) {
+    require(st.n_fixed >= 1, fmt::format("theory: n must be >= 1, got {}", st.n_fixed));
+    cfg.model.n_min = cfg.model.n_max = st.n_fixed;
+  }
+  if (st.freeze_alpha || st.freeze_beta) {
+    cfg.variants.clear();
+    if (st.freeze_beta) cfg.variants.push_back("freeze_beta");
+    if (st.freeze_alpha) cfg.variants.push_back("freeze_alpha");
+  }
+  cfg.validate();
+  return cfg;
+}
+
+void print_summary(const nlohmann::json& S, const std::string& out) {
+  auto num = [](const nlohmann::json& j) { return j.is_number() ? fmt::format("{:.4g}", j.get<double>()) : std::string("-"); };
+  std::cout << fmt::format("K = {}  (alpha ~ 1/2 log(2 K t) under gradient flow)\n", num(S["model"]["K_effective"]));
+  std::cout << fmt::format("{:<6} {:<13} {:>10} {:>11} {:>11} {:>11}  {}\n", "method", "variant", "t_end", "alpha_end",
+                           "|beta|_end", "loss_end", "fitted rates (predicted)");
+  for (const auto& r : S["runs"]) {
+    std::string rates;
+    if (r.contains("checks"))
+      for (const auto& c : r["checks"])
+        rates += fmt::format("{} {} ({}{}); ", c["quantity"].get<std::string>(), num(c["fitted"]), num(c["predicted"]),
+                             c["within_10pct"].get<bool>() ? "" : ", OFF by >10%");
+    if (r.contains("frozen_beta"))
+      rates += "alpha* = " + (r["frozen_beta"]["alpha_star_predicted"].is_number()
+                                  ? num(r["frozen_beta"]["alpha_star_predicted"])
+                                  : std::string("inf")) + "; ";
+    if (r.contains("frozen_alpha"))
+      rates += "|beta*| = " + num(r["frozen_alpha"]["beta_star_norm_predicted"]) + "; ";
+    std::cout << fmt::format("{:<6} {:<13} {:>10} {:>11} {:>11} {:>11}  {}\n", r["method"].get<std::string>(),
+                             r["variant"].get<std::string>(), num(r["t_end"]), num(r["alpha_end"]),
+                             num(r["beta_norm_end"]), num(r["loss_end"]), rates);
+  }
+  std::cout << "wrote " << out << "/summary.json, " << out << "/trajectories/*.csv, " << out << "/phase_field.csv\n";
+}
+
+Registrar reg(70, [](CLI::App& app) {
+  auto st = std::make_shared<State>();
+  auto* th = app.add_subcommand("theory",
+                                "reduced model of mutual reinforcement: gradient flow, GD, SGD, Adam; rates; "
+                                "counterfactuals; phase portrait (docs/theory.md)");
+  add_run_options(th, *st, true);
+
+  auto fit_st = std::make_shared<State>();
+  auto* fit = th->add_subcommand("fit", "fit log / power / linear growth laws to CSV columns (e.g. a training run)");
+  struct FitArgs {
+    std::string csv, x = "step", out;
+    std::vector<std::string> y;
+    double from = -std::numeric_limits<double>::infinity();
+    double to = std::numeric_limits<double>::infinity();
+  };
+  auto fa = std::make_shared<FitArgs>();
+  fit->add_option("--csv", fa->csv, "CSV file with a header row")->required();
+  fit->add_option("--x", fa->x, "x column (steps)")->capture_default_str();
+  fit->add_option("--y", fa->y, "y column(s) to fit (repeat or comma-separate)")->required()->delimiter(',');
+  fit->add_option("--from", fa->from, "use rows with x >= FROM (the late phase); x > 0 always");
+  fit->add_option("--to", fa->to, "use rows with x <= TO");
+  fit->add_option("--out", fa->out, "also write the fits (with the theory's predictions) as JSON here (atomic)");
+  add_run_options(fit, *fit_st, false);  // the theory's predicted rates are reported beside the fits
+  fit->callback([fa, fit_st, fit]() {
+    auto S = theory::fit_csv_columns(fa->csv, fa->x, fa->y, fa->from, fa->to);
+    const TheoryConfig cfg = resolve(*fit_st, fit);
+    S["theory"] = theory::predicted_rates_json(cfg);
+    for (auto& [col, f] : S["fits"].items()) {
+      std::cout << fmt::format("{}: better = {} ({} points, {} in [{:.6g}, {:.6g}])\n", col, f["better"].get<std::string>(),
+                               f["n_points"].get<size_t>(), fa->x, f["window"][0].get<double>(), f["window"][1].get<double>());
+      for (const char* law : {"log", "power", "linear"}) {
+        const auto& l = f[law];
+        if (l["ok"].get<bool>())
+          std::cout << fmt::format("  {:<6} slope {:>12.6g}  intercept {:>12.6g}  R^2 {:.4f}\n", law, l["slope"].get<double>(),
+                                   l["intercept"].get<double>(), l["r2"].get<double>());
+        else
+          std::cout << fmt::format("  {:<6} n/a ({})\n", law, l["note"].get<std::string>());
+      }
+    }
+    const auto& P = S["theory"];
+    std::cout << fmt::format(
+        "theory: gradient flow/GD/SGD: logit log-slope 0.5, |value| exponent -0.5; Adam (lr {}, beta2 {}): logit "
+        "slope {:.4g}/step\n",
+        P["adam"]["alpha"]["lr"].get<double>(), P["adam"]["alpha"]["beta2"].get<double>(),
+        P["adam"]["alpha"]["slope_per_step"].get<double>());
+    if (!fa->out.empty()) write_file_atomic(fa->out, S.dump(2) + "\n");
+  });
+
+  auto rates_st = std::make_shared<State>();
+  auto* rates = th->add_subcommand("rates", "print the derived asymptotic rates for a configuration (JSON)");
+  add_run_options(rates, *rates_st, false);
+  rates->callback([rates_st, rates]() {
+    const TheoryConfig cfg = resolve(*rates_st, rates);
+    std::cout << theory::predicted_rates_json(cfg).dump(2) << "\n";
+  });
+
+  th->callback([st, th, fit, rates]() {
+    if (fit->parsed() || rates->parsed()) return;
+    const TheoryConfig cfg = resolve(*st, th);
+    const auto S = theory::run_theory(cfg, st->out);
+    print_summary(S, st->out);
+  });
+});
+
+}  // namespace
+}  // namespace sinklab::cli
