@@ -36,8 +36,10 @@ class CsvWriter {
  public:
   explicit CsvWriter(std::vector<std::string> header);
   // Each row must have exactly header().size() cells (InputError otherwise).
+  // add_row({step, "name", 0.5}) mixes numbers and strings.
   CsvWriter& add_row(const std::vector<CsvCell>& cells);
-  CsvWriter& add_row(const std::vector<double>& values);
+  // A row of numbers held in a vector.
+  CsvWriter& add_numbers(const std::vector<double>& values);
   const std::vector<std::string>& header() const { return header_; }
   std::size_t num_rows() const { return rows_; }
   // The whole document ("\n" line ends, header first).

@@ -73,6 +73,28 @@ struct Series {
   SeriesStyle style = SeriesStyle::Line;
   int color = -1;     // palette index; -1 = next in order
   double width = 2.0; // line width
+
+  // Shorthands (the struct stays an aggregate).
+  static Series line(std::string name, std::vector<double> x, std::vector<double> y, int color = -1) {
+    Series s;
+    s.name = std::move(name), s.x = std::move(x), s.y = std::move(y), s.color = color;
+    return s;
+  }
+  static Series points(std::string name, std::vector<double> x, std::vector<double> y, int color = -1) {
+    Series s = line(std::move(name), std::move(x), std::move(y), color);
+    s.style = SeriesStyle::Points;
+    return s;
+  }
+  static Series fitted(std::string name, std::vector<double> x, std::vector<double> y, int color = -1) {
+    Series s = line(std::move(name), std::move(x), std::move(y), color);
+    s.style = SeriesStyle::Fitted;
+    return s;
+  }
+  // Adds an error band.
+  Series& band(std::vector<double> lo, std::vector<double> hi) {
+    y_lo = std::move(lo), y_hi = std::move(hi);
+    return *this;
+  }
 };
 
 // A reference line across the plot, e.g. "sink forms" at step 200 or a threshold.
@@ -97,7 +119,10 @@ struct SmallMultiples {
   std::string title;
   std::vector<LinePlot> panels;  // each panel's title names it
   int columns = 0;               // 0 = automatic (up to 3 per row)
-  bool legend_first_only = true; // legend drawn in the first panel only
+  // true: one legend for the whole figure, below the grid, made from the first
+  // panel's series (panels are expected to plot the same series); false: each
+  // panel draws its own legend where its `legend` says.
+  bool shared_legend = true;
   bool same_y_range = false;     // one y range for all panels (lo..hi over all data)
 };
 
