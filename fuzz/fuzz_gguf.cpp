@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "io/dequant.h"
 #include "io/error.h"
 #include "io/gguf.h"
@@ -34,7 +36,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       try { (void)f.get_i32_array(key); } catch (const sinklab::InputError&) {}
       try { (void)f.get_f32_array(key); } catch (const sinklab::InputError&) {}
     }
-    try { (void)summary_to_text(summarize(f), true); } catch (const sinklab::InputError&) {}
+    try {
+      GgufSummary s = summarize(f);
+      (void)summary_to_text(s, true);
+      (void)summary_to_json(s, true).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    } catch (const sinklab::InputError&) {
+    }
     std::vector<float> buf;
     for (const auto& t : f.tensors()) {
       if (!dequant_supported(t.type)) continue;

@@ -29,7 +29,9 @@ sinklab::cli::Registrar reg(41, [](CLI::App& app) {
   cmd->callback([o] {
     sinklab::gguf::GgufFile f(o->path);
     auto s = sinklab::gguf::summarize(f);
-    std::string out = o->json ? sinklab::gguf::summary_to_json(s, o->tensors).dump(2) + "\n"
+    std::string out = o->json ? sinklab::gguf::summary_to_json(s, o->tensors)
+                                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                  "\n"
                               : sinklab::gguf::summary_to_text(s, o->tensors);
     std::fwrite(out.data(), 1, out.size(), stdout);
   });

@@ -96,27 +96,44 @@ void blk_q4_1(const uint8_t* b, float* y, const float* H) {
   }
 }
 
+// Fifth bits of the 32 elements of a Q5 block as bytes 0 or 16 (a table lookup per
+// qh byte keeps the inner loops free of variable shifts, so they vectorise).
+struct BitTable {
+  uint8_t v[256][8];
+  BitTable() {
+    for (int b = 0; b < 256; ++b)
+      for (int k = 0; k < 8; ++k) v[b][k] = static_cast<uint8_t>(((b >> k) & 1) << 4);
+  }
+};
+const BitTable& bit_table() {
+  static const BitTable t;
+  return t;
+}
+
+inline void q5_high_bits(const uint8_t* qh, uint8_t* hb) {
+  const BitTable& t = bit_table();
+  for (int k = 0; k < 4; ++k) std::memcpy(hb + 8 * k, t.v[qh[k]], 8);
+}
+
 void blk_q5_0(const uint8_t* b, float* y, const float* H) {
   const float d = H[ld16(b)];
-  const uint32_t qh = ld32(b + 2);
+  uint8_t hb[32];
+  q5_high_bits(b + 2, hb);
   const uint8_t* qs = b + 6;
   for (int j = 0; j < 16; ++j) {
-    int lo = (qs[j] & 0xF) | static_cast<int>(((qh >> j) & 1u) << 4);
-    int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
-    y[j] = static_cast<float>(lo - 16) * d;
-    y[j + 16] = static_cast<float>(hi - 16) * d;
+    y[j] = static_cast<float>(((qs[j] & 0xF) | hb[j]) - 16) * d;
+    y[j + 16] = static_cast<float>(((qs[j] >> 4) | hb[j + 16]) - 16) * d;
   }
 }
 
 void blk_q5_1(const uint8_t* b, float* y, const float* H) {
   const float d = H[ld16(b)], m = H[ld16(b + 2)];
-  const uint32_t qh = ld32(b + 4);
+  uint8_t hb[32];
+  q5_high_bits(b + 4, hb);
   const uint8_t* qs = b + 8;
   for (int j = 0; j < 16; ++j) {
-    int lo = (qs[j] & 0xF) | static_cast<int>(((qh >> j) & 1u) << 4);
-    int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
-    y[j] = static_cast<float>(lo) * d + m;
-    y[j + 16] = static_cast<float>(hi) * d + m;
+    y[j] = static_cast<float>((qs[j] & 0xF) | hb[j]) * d + m;
+    y[j + 16] = static_cast<float>((qs[j] >> 4) | hb[j + 16]) * d + m;
   }
 }
 
@@ -242,16 +259,18 @@ void blk_q6_k(const uint8_t* b, float* y, const float* H) {
     // 128 elements: four runs of 32; run r takes 4 low bits from ql (low nibble of
     // ql[l] / ql[l+32] for runs 0/1, high nibble for runs 2/3) and 2 high bits from
     // qh[l] at bit 2r. Scales: one per 16 elements.
-    for (int l = 0; l < 32; ++l) {
-      const int g = l / 16;
-      const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-      const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-      const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-      const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-      y[l] = d * static_cast<float>(sc[g]) * static_cast<float>(q1);
-      y[l + 32] = d * static_cast<float>(sc[g + 2]) * static_cast<float>(q2);
-      y[l + 64] = d * static_cast<float>(sc[g + 4]) * static_cast<float>(q3);
-      y[l + 96] = d * static_cast<float>(sc[g + 6]) * static_cast<float>(q4);
+    for (int g = 0; g < 2; ++g) {
+      const float s1 = d * sc[g], s2 = d * sc[g + 2], s3 = d * sc[g + 4], s4 = d * sc[g + 6];
+      for (int l = 16 * g; l < 16 * g + 16; ++l) {
+        const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l] = s1 * static_cast<float>(q1);
+        y[l + 32] = s2 * static_cast<float>(q2);
+        y[l + 64] = s3 * static_cast<float>(q3);
+        y[l + 96] = s4 * static_cast<float>(q4);
+      }
     }
     y += 128;
     ql += 64;

@@ -64,21 +64,6 @@ uint64_t min_value_size(ValueType t) {
 
 bool valid_value_type(uint32_t t) { return t <= 12; }
 
-// Names from the file may hold anything: keep messages on one line and short.
-std::string printable(std::string_view s, size_t max_len = 80) {
-  std::string out;
-  for (size_t k = 0; k < s.size(); ++k) {
-    if (out.size() >= max_len) {
-      out += "...";
-      break;
-    }
-    unsigned char c = static_cast<unsigned char>(s[k]);
-    if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-    else out += static_cast<char>(c);
-  }
-  return out;
-}
-
 uint32_t rd32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -91,6 +76,47 @@ uint64_t rd64(const uint8_t* p) {
 }
 
 }  // namespace
+
+// Length of the valid UTF-8 sequence starting at s[k] (0 if invalid).
+static size_t utf8_len(std::string_view s, size_t k) {
+  const unsigned char c = static_cast<unsigned char>(s[k]);
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
+  else return 0;
+  if (k + n > s.size()) return 0;
+  for (size_t j = 1; j < n; ++j) {
+    const unsigned char d = static_cast<unsigned char>(s[k + j]);
+    if ((d & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (d & 0x3F);
+  }
+  static const uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+std::string printable(std::string_view s, size_t max_len) {
+  std::string out;
+  for (size_t k = 0; k < s.size();) {
+    if (out.size() >= max_len) {
+      out += "...";
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(s[k]);
+    size_t n = utf8_len(s, k);
+    if (n == 0 || c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+      ++k;
+    } else {
+      out.append(s.data() + k, n);
+      k += n;
+    }
+  }
+  return out;
+}
 
 const TypeTraits* type_traits(uint32_t type) {
   for (const auto& e : kTypes)
@@ -392,14 +418,14 @@ void GgufFile::parse() {
   for (uint64_t k = 0; k < n_kv; ++k) {
     p.ctx_ = fmt::format("metadata entry {}", k);
     std::string_view key = p.str("key");
-    p.ctx_ = fmt::format("metadata key '{}'", printable(key));
+    p.ctx_ = fmt::format("metadata key '{}'", printable(key, 80));
     uint32_t t = p.u32("value type");
     if (!valid_value_type(t)) bad(fmt::format("{} has unknown value type {}", p.ctx_, t));
     MetaValue v;
     p.value(static_cast<ValueType>(t), v, 0);
     std::string skey(key);
     if (!kv_index_.emplace(skey, kv_.size()).second)
-      bad(fmt::format("duplicate metadata key '{}'", printable(key)));
+      bad(fmt::format("duplicate metadata key '{}'", printable(key, 80)));
     kv_.emplace_back(std::move(skey), std::move(v));
   }
 
@@ -421,7 +447,7 @@ void GgufFile::parse() {
     TensorInfo ti;
     std::string_view name = p.str("name");
     ti.name = std::string(name);
-    p.ctx_ = fmt::format("tensor '{}'", printable(name));
+    p.ctx_ = fmt::format("tensor '{}'", printable(name, 80));
     uint32_t nd = p.u32("n_dims");
     if (nd > kMaxDims) bad(fmt::format("{} has {} dimensions (at most {})", p.ctx_, nd, kMaxDims));
     ti.dims.resize(nd);
@@ -449,7 +475,7 @@ void GgufFile::parse() {
       bad(fmt::format("{} data offset {} is not a multiple of the alignment {}", p.ctx_, ti.offset,
                       alignment_));
     if (!tensor_index_.emplace(ti.name, tensors_.size()).second)
-      bad(fmt::format("duplicate tensor name '{}'", printable(name)));
+      bad(fmt::format("duplicate tensor name '{}'", printable(name, 80)));
     tensors_.push_back(std::move(ti));
   }
   p.ctx_.clear();

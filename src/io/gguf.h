@@ -46,6 +46,10 @@ std::string type_name(GgmlType t);
 // Bytes taken by n elements of type t (n must be a multiple of the block size).
 uint64_t type_bytes(GgmlType t, uint64_t n);
 
+// A string from a file made safe to print on one line: control characters and
+// bytes that are not valid UTF-8 become \xNN; cut to max_len bytes with "...".
+std::string printable(std::string_view s, size_t max_len = 200);
+
 // Metadata value types, numbered as in the GGUF format.
 enum class ValueType : uint32_t {
   UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,

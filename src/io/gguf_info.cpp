@@ -74,14 +74,11 @@ template <typename T>
 std::string opt_text(const std::optional<T>& v) {
   return v ? fmt::format("{}", *v) : std::string("-");
 }
-
-// Names and strings from the file may hold anything: one line each, escaped.
-std::string one_line(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s)
-    out += (c < 0x20 || c == 0x7f) ? fmt::format("\\x{:02x}", c) : std::string(1, static_cast<char>(c));
-  return out;
+std::string opt_text(const std::optional<double>& v) {  // float32 values: 7 digits
+  return v ? fmt::format("{:.7g}", *v) : std::string("-");
 }
+
+std::string one_line(const std::string& s) { return printable(s); }
 
 std::string human_bytes(uint64_t b) {
   if (b >= (uint64_t(1) << 30)) return fmt::format("{:.2f} GiB", double(b) / double(uint64_t(1) << 30));

@@ -21,3 +21,6 @@ sinklab_cli_test(gguf.bad_alignment 2 "general.alignment is 24" model info @TEST
 sinklab_cli_test(gguf.bad_overlap 2 "overlap" model info @TESTDATA@/gguf/bad_overlap.gguf)
 sinklab_cli_test(gguf.bad_string_length 2 "has length" model info @TESTDATA@/gguf/bad_string_length.gguf)
 sinklab_cli_test(gguf.bad_value_type 2 "unknown value type 99" model info @TESTDATA@/gguf/bad_value_type.gguf)
+# Names that are not UTF-8 or hold newlines: escaped in text, replaced in JSON.
+sinklab_cli_test(gguf.odd_names_text 0 "w\\\\xfe\\\\x0ax +F32" model info --tensors @TESTDATA@/gguf/odd_names.gguf)
+sinklab_cli_test(gguf.odd_names_json 0 "\"n_tensors\": 1" model info --json --tensors @TESTDATA@/gguf/odd_names.gguf)

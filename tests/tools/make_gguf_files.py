@@ -227,6 +227,10 @@ def main():
     os.makedirs(out, exist_ok=True)
     write(os.path.join(out, "ok_v3.gguf"), build(all_kvs(), all_tensors(), version=3))
     write(os.path.join(out, "ok_v2.gguf"), build(all_kvs(), all_tensors(), version=2))
+    # Valid, but with names that are not UTF-8 and hold control characters.
+    write(os.path.join(out, "odd_names.gguf"),
+          build([("general.architecture", STR, b"ll\xffama"), ("general.name", STR, b"two\nlines\xc3")],
+                [(b"w\xfe\nx", [32], 0, tensor_bytes("F32", 32, 3))]))
     bad_files(out)
     if "--seeds" in args:
         seeds = args[args.index("--seeds") + 1]

@@ -682,3 +682,16 @@ TEST(GgufBad, AbsurdArrayAndNesting) {
   std::string bbs = bb.build();
   EXPECT_THROW(GgufFile::from_memory(bbs.data(), bbs.size()), InputError);
 }
+
+TEST(GgufBad, OddNamesArePrintedSafely) {
+  EXPECT_EQ(printable("a\nb\xff\xc3\xa9"), "a\\x0ab\\xff\xc3\xa9");
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // UTF-16 surrogate: not UTF-8
+  EXPECT_EQ(printable(std::string(300, 'x'), 10), std::string(10, 'x') + "...");
+  GgufFile f(std::string(SINKLAB_TEST_DATA) + "/gguf/odd_names.gguf");
+  ASSERT_EQ(f.tensors().size(), 1u);
+  EXPECT_EQ(f.tensors()[0].name, "w\xfe\nx");  // the raw name is kept for lookups
+  std::string text = summary_to_text(summarize(f), true);
+  EXPECT_NE(text.find("w\\xfe\\x0ax"), std::string::npos) << text;
+  EXPECT_NE(text.find("two\\x0alines\\xc3"), std::string::npos) << text;
+  EXPECT_NO_THROW(summary_to_json(summarize(f), true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
