@@ -14,6 +14,8 @@
 #include "cli/command.h"
 #include "io/error.h"
 #include "io/files.h"
+#include "report/core/figures.h"
+#include "report/core/theory_figures.h"
 
 namespace sinklab::cli {
 namespace {
@@ -25,6 +27,7 @@ struct State {
   std::string config_path;
   std::string out = "theory_out";
   int n_fixed = 0;
+  bool no_figures = false;
   bool freeze_alpha = false, freeze_beta = false;
   // Copies a field from a config-file TheoryConfig when its flag was not given.
   std::vector<std::pair<CLI::Option*, std::function<void(TheoryConfig&, const TheoryConfig&)>>> from_file;
@@ -51,7 +54,10 @@ void flag(CLI::App* c, State& st, const std::string& name, Acc acc, const std::s
 
 void add_run_options(CLI::App* c, State& st, bool with_out) {
   c->add_option("--config", st.config_path, "TOML file with any of these options (keys = flag names); flags override");
-  if (with_out) c->add_option("-o,--out", st.out, "output directory")->capture_default_str();
+  if (with_out) {
+    c->add_option("-o,--out", st.out, "output directory")->capture_default_str();
+    c->add_flag("--no-figures", st.no_figures, "do not draw DIR/figures/theory_*.png (drawn when gnuplot is available)");
+  }
   opt(c, st, "--d", [](TheoryConfig& x) -> auto& { return x.model.d; }, "value dimension d");
   opt(c, st, "--mean-norm", [](TheoryConfig& x) -> auto& { return x.model.mean_norm; }, "|mu|: norm of the mean of the other tokens' values");
   opt(c, st, "--sigma", [](TheoryConfig& x) -> auto& { return x.model.sigma; }, "per-coordinate std of the values v_j ~ N(mu, sigma^2 I)");
@@ -93,6 +99,7 @@ void add_run_options(CLI::App* c, State& st, bool with_out) {
   opt(c, st, "--field-alpha-max", [](TheoryConfig& x) -> auto& { return x.field_alpha_max; }, "phase portrait: alpha range");
   opt(c, st, "--field-beta-min", [](TheoryConfig& x) -> auto& { return x.field_beta_min; }, "phase portrait: beta.mu/|mu| range");
   opt(c, st, "--field-beta-max", [](TheoryConfig& x) -> auto& { return x.field_beta_max; }, "phase portrait: beta.mu/|mu| range");
+  opt(c, st, "--field-t-max", [](TheoryConfig& x) -> auto& { return x.field_t_max; }, "phase portrait: end time of the trajectories started on the plane");
 }
 
 // Resolves the config: defaults < TOML file < flags.
@@ -197,11 +204,26 @@ Registrar reg(70, [](CLI::App& app) {
     std::cout << theory::predicted_rates_json(cfg).dump(2) << "\n";
   });
 
-  th->callback([st, th, fit, rates]() {
-    if (fit->parsed() || rates->parsed()) return;
+  auto fig_holder = std::make_shared<std::string>();
+  auto* figs = th->add_subcommand("figures", "draw the theory figures (PNG, gnuplot) from a `sinklab theory -o DIR` directory");
+  figs->add_option("dir", *fig_holder, "output directory of `sinklab theory`")->required();
+  figs->callback([fig_holder]() {
+    for (const auto& p : report::draw_theory_figures(*fig_holder)) std::cout << "wrote " << p << "\n";
+  });
+
+  th->callback([st, th, fit, rates, figs]() {
+    if (fit->parsed() || rates->parsed() || figs->parsed()) return;
     const TheoryConfig cfg = resolve(*st, th);
     const auto S = theory::run_theory(cfg, st->out);
     print_summary(S, st->out);
+    if (!st->no_figures) {
+      if (report::gnuplot_available()) {
+        const auto pngs = report::draw_theory_figures(st->out);
+        std::cout << "wrote " << pngs.size() << " figures to " << st->out << "/figures/\n";
+      } else {
+        std::cout << "gnuplot not found: figures skipped (the CSVs hold the data)\n";
+      }
+    }
   });
 });
 

@@ -663,6 +663,8 @@ void TheoryConfig::validate() const {
   require(std::isfinite(freeze_after) && freeze_after >= 0,
           fmt::format("theory: freeze-after must be finite and >= 0, got {}", freeze_after));
   require(field_n >= 2 && field_n <= 1000, fmt::format("theory: field-n must be in [2, 1000], got {}", field_n));
+  require(std::isfinite(field_t_max) && field_t_max > 0 && field_t_max <= 1e9,
+          fmt::format("theory: field-t-max must be in (0, 1e9], got {}", field_t_max));
   require(std::isfinite(field_alpha_min) && std::isfinite(field_alpha_max) && field_alpha_max > field_alpha_min &&
               std::isfinite(field_beta_min) && std::isfinite(field_beta_max) && field_beta_max > field_beta_min,
           "theory: phase-field ranges must be finite with max > min");
@@ -777,6 +779,7 @@ void apply_toml(TheoryConfig& cfg, const std::string& text, const std::string& w
     else if (key == "field-alpha-max") cfg.field_alpha_max = num(key, node);
     else if (key == "field-beta-min") cfg.field_beta_min = num(key, node);
     else if (key == "field-beta-max") cfg.field_beta_max = num(key, node);
+    else if (key == "field-t-max") cfg.field_t_max = num(key, node);
     else fail(fmt::format("{}: unknown key '{}'", what, std::string(k.str())));
   }
 }
@@ -1023,14 +1026,20 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
         if (cfg.model.trigger) csv << ',' << fmt_num(q.alpha_t) << ',' << fmt_num(q.lambda);
         if (cfg.model.residual) csv << ',' << fmt_num(q.r) << ',' << fmt_num(q.kappa);
         std::string af, bf, at, bt;
-        if (have_fit && q.t > 0) {
+        // Fitted curves are drawn from a little before the fit window on
+        // (extrapolating them far back says nothing).
+        const bool near_window = have_fit && q.t > 0 &&
+                                 q.t >= (meth == Method::Adam ? 0.5 * fx.front() : 0.01 * fx.front());
+        if (near_window) {
           if (alpha_curve.ok) af = fmt_num(alpha_curve.predict(q.t));
           if (beta_curve.ok) bf = fmt_num(beta_curve.predict(q.t));
           if (adam_fit) bf = fmt_num(std::exp(adam_logb.a + adam_logb.b * q.t));
         }
         if (var == "free" && q.t > 0) {
           if (meth == Method::Adam) {
-            at = fmt_num(cfg.alpha0 + aa.alpha_slope * q.t);
+            // The derived slope, anchored at the start of the fit window (the
+            // intercept comes from the transient, which the theory does not give).
+            if (have_fit && q.t >= 0.5 * fx.front()) at = fmt_num(fa_.front() + aa.alpha_slope * (q.t - fx.front()));
           } else {
             at = fmt_num(0.5 * std::log(2 * K * q.t));
             bt = fmt_num(m.mean_n() * mu_norm / std::sqrt(2 * K * q.t));
@@ -1076,6 +1085,38 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
     }
     write_file_atomic(out_dir + "/slow_manifold.csv", man.str());
     files.push_back("slow_manifold.csv");
+    // Flows started on the plane (the base model), for the portrait.
+    ModelSpec base = cfg.model;
+    base.trigger = base.residual = false;
+    ReducedModel mb(base);
+    std::vector<double> u = m.mu();
+    for (auto& x : u) x = mu_norm > 0 ? x / mu_norm : 0.0;
+    if (!(mu_norm > 0)) u[0] = 1.0;
+    std::ostringstream pt;
+    pt << "traj,t,alpha,beta_par\n";
+    int id = 0;
+    for (double a0 : {cfg.field_alpha_min + 0.1 * (cfg.field_alpha_max - cfg.field_alpha_min),
+                      cfg.field_alpha_min + 0.35 * (cfg.field_alpha_max - cfg.field_alpha_min),
+                      cfg.field_alpha_min + 0.6 * (cfg.field_alpha_max - cfg.field_alpha_min)})
+      for (double b0 : {cfg.field_beta_max - 0.05 * (cfg.field_beta_max - cfg.field_beta_min),
+                        cfg.field_beta_min + 0.05 * (cfg.field_beta_max - cfg.field_beta_min)}) {
+        Params p0;
+        p0.alpha = a0;
+        p0.beta = u;
+        for (auto& x : p0.beta) x *= b0;
+        RunOptions po;
+        po.method = Method::Flow;
+        po.t_max = cfg.field_t_max;
+        po.n_out = 100;
+        po.rtol = 1e-8;
+        po.atol = 1e-11;
+        const auto ptr = run(mb, p0, po);
+        for (const auto& q : ptr.points)
+          pt << id << ',' << fmt_num(q.t) << ',' << fmt_num(q.alpha) << ',' << fmt_num(q.beta_par) << '\n';
+        ++id;
+      }
+    write_file_atomic(out_dir + "/phase_trajectories.csv", pt.str());
+    files.push_back("phase_trajectories.csv");
     S["phase_field"] = {{"plane", "beta = beta_par * mu/|mu| (invariant under the dormant flow)"},
                         {"grid", cfg.field_n},
                         {"alpha_range", {cfg.field_alpha_min, cfg.field_alpha_max}},

@@ -204,7 +204,8 @@ struct TheoryConfig {
   double freeze_after = 0;  // see RunOptions::freeze_after
   uint64_t run_seed = 1;    // SGD draws
   int field_n = 41;        // phase-portrait grid is field_n x field_n
-  double field_alpha_min = -2, field_alpha_max = 8, field_beta_min = -3, field_beta_max = 1;
+  double field_alpha_min = -2, field_alpha_max = 10, field_beta_min = -4, field_beta_max = 2;
+  double field_t_max = 1e4;  // phase-portrait trajectories (started on the plane) run to this time
   void validate() const;   // InputError on bad values
 };
 
@@ -214,6 +215,7 @@ void apply_toml(TheoryConfig& cfg, const std::string& toml_text, const std::stri
 
 // Runs every (method, variant), fits the rates, writes into out_dir (atomically):
 //   trajectories/<variant>_<method>.csv (+ fitted-curve columns), phase_field.csv,
+//   phase_trajectories.csv (flows started on the invariant plane), slow_manifold.csv,
 //   summary.json; returns the summary.
 nlohmann::json run_theory(const TheoryConfig& cfg, const std::string& out_dir);
 

@@ -12,6 +12,9 @@
 #include "analysis/core/ode.h"
 #include "analysis/core/theory.h"
 #include "io/error.h"
+#include "io/files.h"
+#include "report/core/figures.h"
+#include "report/core/theory_figures.h"
 
 using namespace sinklab;
 using namespace sinklab::theory;
@@ -426,4 +429,26 @@ TEST(TheoryConfig, TomlOverridesDefaultsAndRejectsUnknownKeys) {
   EXPECT_THROW(apply_toml(c, "colour = 3\n", "cfg"), InputError);
   EXPECT_THROW(apply_toml(c, "d = \"eight\"\n", "cfg"), InputError);
   EXPECT_THROW(apply_toml(c, "d = [\n", "cfg"), InputError);
+}
+
+TEST(TheoryFigures, DrawsTrajectoriesCounterfactualsAdamAndPhasePortrait) {
+  if (!report::gnuplot_available()) GTEST_SKIP() << "gnuplot not available";
+  TheoryConfig c;
+  c.t_max = 1e3;
+  c.gd_steps = c.sgd_steps = c.adam_steps = 2000;
+  c.n_out = 40;
+  c.field_n = 7;
+  c.field_t_max = 100;
+  const auto dir = temp_dir("figures");
+  run_theory(c, dir.string());
+  const auto pngs = report::draw_theory_figures(dir.string());
+  ASSERT_EQ(pngs.size(), 5u);
+  for (const auto& p : pngs) {
+    const auto wh = report::png_size(read_file(p));
+    EXPECT_GT(wh.first, 100) << p;
+    EXPECT_GT(wh.second, 100) << p;
+  }
+  EXPECT_TRUE(fs::exists(dir / "figures/theory_phase_portrait.png"));
+  EXPECT_THROW(report::draw_theory_figures((dir / "nope").string()), InputError);
+  fs::remove_all(dir);
 }
