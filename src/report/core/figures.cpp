@@ -603,9 +603,11 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
     s += fmt::format("set arrow from first {}, graph 0 to first {}, graph 1 nohead dt (4,4) lw 1.2 lc rgb '{}' back\n",
                      num(v.at), num(v.at), kRefColor);
     if (!v.label.empty())
-      s += fmt::format("set label {} {} at first {}, graph 0.97 left offset character 0.4, 0 font ',{}' "
-                       "textcolor rgb '{}' front\n",
-                       ln++, q(v.label, false), num(v.at), 9, kRefColor);
+      // Written along the line, downwards from the top: a narrow footprint that
+      // rarely meets the legend.
+      s += fmt::format("set label {} {} at first {}, graph 0.98 right rotate by 90 offset character 1.1, 0 "
+                       "font ',9' textcolor rgb '{}' front\n",
+                       ln++, q(v.label, false), num(v.at), kRefColor);
   }
   for (const auto& h : p.hlines) {
     if (p.log_y && h.at <= 0) continue;
@@ -1053,9 +1055,11 @@ Rendered render(const AttentionPattern& fig, const std::string& png_path, const 
   }
   std::string b = sc.block(d);
   std::string b_marks;
+  // The marks live in a gutter left of key 0, ~2% of the width (at least a cell).
+  double gutter = std::max(1.1, T * 0.025);
   if (!fig.marked_queries.empty()) {
     std::string m;
-    for (int qi : fig.marked_queries) m += fmt::format("{} {}\n", num(-1.05), qi);
+    for (int qi : fig.marked_queries) m += fmt::format("{} {}\n", num(-0.5 - gutter / 2), qi);
     b_marks = sc.block(m);
   }
 
@@ -1065,7 +1069,7 @@ Rendered render(const AttentionPattern& fig, const std::string& png_path, const 
   s += fmt::format("set cbrange [0:{}]\nset cbtics out nomirror scale 0.5\n", num(fig.vmax));
   s += "set colorbox vertical\nset cblabel 'attention weight' offset 0.5, 0\n";
   s += fig.title.empty() ? "" : "set title " + q(fig.title) + "\n";
-  double x0 = b_marks.empty() ? -0.5 : -1.6;
+  double x0 = b_marks.empty() ? -0.5 : -0.5 - gutter;
   s += fmt::format("set xrange [{}:{}]\nset yrange [{}:-0.5]\n", num(x0), num(T - 0.5), num(T - 0.5));
   // Masked (future) keys: light grey; the gutter for the marks: white.
   s += fmt::format("set object 1 rect from first -0.5, graph 0 to graph 1, graph 1 behind fc rgb '#F0F0F0' fs solid 1.0 noborder\n");
@@ -1090,7 +1094,7 @@ Rendered render(const AttentionPattern& fig, const std::string& png_path, const 
   }
   if (!b_marks.empty()) s += "set key inside top right samplen 1\n";
   else s += "unset key\n";
-  double ps = std::clamp(40.0 / T, 0.25, 1.2);
+  double ps = std::clamp(40.0 / T, 0.4, 1.2);
   s += "plot " + b + " using 1:2:3 with image pixels notitle";
   if (!b_marks.empty())
     s += fmt::format(", \\\n     {} using 1:2 with points pt 7 ps {} lc {} title {}", b_marks, num(ps), rgb(1),
@@ -1137,13 +1141,18 @@ Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOpt
   s += legend_cmd(fig.legend);
   s += fmt::format("set xrange [-0.6:{}]\n", num(n - 0.4));
   Range yr = fig.y_range;
+  // Headroom above the tallest bar for a legend inside the top of the plot.
+  bool key_on_top = fig.legend == Legend::TopRight || fig.legend == Legend::TopLeft;
+  bool headroom = key_on_top && std::isnan(fig.y_range.hi) && !ey.empty();
   if (fig.log_y) {
     s += "set logscale y 10\n";
     if (std::isnan(yr.lo) && !ey.empty()) yr.lo = std::pow(10.0, int_pow10_floor(ey.lo));  // bars need a base
+    if (headroom && yr.lo > 0 && ey.hi > yr.lo) yr.hi = ey.hi * std::pow(ey.hi / yr.lo, 0.22);
     yr = log_range(yr, ey);
     s += log_tics("y", yr.lo, yr.hi);
-  } else if (std::isnan(yr.lo) && (ey.empty() || ey.lo >= 0)) {
-    yr.lo = 0;
+  } else {
+    if (std::isnan(yr.lo) && (ey.empty() || ey.lo >= 0)) yr.lo = 0;
+    if (headroom && ey.hi > 0) yr.hi = ey.hi * 1.2;
   }
   s += range_cmd("y", yr);
   // Category tics.
@@ -1185,8 +1194,12 @@ Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOpt
       RGB c = parse_hex(palette_color(hl ? fig.highlight_color : color));
       long packed = (long)std::lround(c.r * 255) * 65536 + (long)std::lround(c.g * 255) * 256 + std::lround(c.b * 255);
       d += fmt::format("{} {} {} {}\n", num(x), num(v), num(bw * (many ? 1.0 : 0.92)), packed);
-      if (!se.errors.empty() && std::isfinite(se.errors[i]))
-        e += fmt::format("{} {} {}\n", num(x), num(v), num(std::abs(se.errors[i])));
+      if (!se.errors.empty() && std::isfinite(se.errors[i]) && se.errors[i] != 0) {
+        double err = std::abs(se.errors[i]);
+        double lo = v - err, hi = v + err;
+        if (fig.log_y && lo <= 0) lo = v * 1e-3;  // a bar reaching zero on a log axis: draw to the bottom
+        e += fmt::format("{} {} {} {}\n", num(x), num(lo), num(hi), num(std::min(0.12, bw * 0.22)));
+      }
     }
     std::string title = se.name.empty() ? "notitle" : "title " + q(se.name, false);
     if (d.empty()) {
@@ -1195,8 +1208,14 @@ Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOpt
     }
     std::string b = sc.block(d);
     clauses.push_back(fmt::format("{} using 1:2:3:4 with boxes fs solid 0.9 noborder lc rgb variable {}", b, title));
-    if (!e.empty())
-      errs.push_back(fmt::format("{} using 1:2:3 with yerrorbars pt 7 ps 0.35 lw 1 lc rgb '#333333' notitle", sc.block(e)));
+    if (!e.empty()) {
+      // Error bars as a stem and two caps (gnuplot's errorbars punch a hole for a point).
+      std::string eb = sc.block(e);
+      const char* style = "with vectors nohead lw 1 lc rgb '#333333' notitle";
+      errs.push_back(fmt::format("{} using 1:2:(0):($3-$2) {}", eb, style));
+      errs.push_back(fmt::format("{} using ($1-$4):2:(2*$4):(0) {}", eb, style));
+      errs.push_back(fmt::format("{} using ($1-$4):3:(2*$4):(0) {}", eb, style));
+    }
   }
   // boxes with `lc rgb variable` show the first bar's colour in the legend; give
   // the legend explicit entries instead.
