@@ -1,0 +1,75 @@
+#include "model/spec.h"
+
+#include <fmt/format.h>
+
+#include "io/error.h"
+
+namespace sinklab {
+
+std::string attn_kind_name(AttnKind k) {
+  switch (k) {
+    case AttnKind::Softmax: return "softmax";
+    case AttnKind::ReLU: return "relu";
+    case AttnKind::Softmax1: return "softmax1";
+    case AttnKind::Sigmoid: return "sigmoid";
+  }
+  return "?";
+}
+AttnKind parse_attn_kind(const std::string& s) {
+  for (auto k : {AttnKind::Softmax, AttnKind::ReLU, AttnKind::Softmax1, AttnKind::Sigmoid})
+    if (attn_kind_name(k) == s) return k;
+  fail("unknown attention kind '" + s + "' (valid: softmax, relu, softmax1, sigmoid)");
+}
+std::string norm_kind_name(NormKind k) {
+  switch (k) {
+    case NormKind::LayerNorm: return "layernorm";
+    case NormKind::RMSNorm: return "rmsnorm";
+    case NormKind::LayerNormNoAffine: return "layernorm-noaffine";
+  }
+  return "?";
+}
+NormKind parse_norm_kind(const std::string& s) {
+  for (auto k : {NormKind::LayerNorm, NormKind::RMSNorm, NormKind::LayerNormNoAffine})
+    if (norm_kind_name(k) == s) return k;
+  fail("unknown norm '" + s + "' (valid: layernorm, rmsnorm, layernorm-noaffine)");
+}
+std::string mlp_kind_name(MlpKind k) {
+  switch (k) {
+    case MlpKind::ReLU: return "relu";
+    case MlpKind::GELU: return "gelu";
+    case MlpKind::GELUTanh: return "gelu-tanh";
+    case MlpKind::SwiGLU: return "swiglu";
+    case MlpKind::Linear: return "linear";
+  }
+  return "?";
+}
+MlpKind parse_mlp_kind(const std::string& s) {
+  for (auto k : {MlpKind::ReLU, MlpKind::GELU, MlpKind::GELUTanh, MlpKind::SwiGLU, MlpKind::Linear})
+    if (mlp_kind_name(k) == s) return k;
+  fail("unknown MLP kind '" + s + "' (valid: relu, gelu, gelu-tanh, swiglu, linear)");
+}
+
+void ModelSpec::finalize() {
+  require(vocab >= 2, fmt::format("model: vocabulary size must be >= 2, got {}", vocab));
+  require(d_model >= 1 && d_model <= 65536, fmt::format("model: width d_model = {} is out of range", d_model));
+  require(n_layers >= 1 && n_layers <= 512, fmt::format("model: layers = {} is out of range", n_layers));
+  require(n_heads >= 1, fmt::format("model: heads must be >= 1, got {}", n_heads));
+  if (head_dim == 0)
+    require(d_model % n_heads == 0,
+            fmt::format("model: width d_model = {} is not divisible by heads = {}", d_model, n_heads));
+  require(kv_heads() >= 1 && n_heads % kv_heads() == 0,
+          fmt::format("model: heads = {} is not a multiple of kv heads = {}", n_heads, kv_heads()));
+  require(n_ctx >= 1, fmt::format("model: context must be >= 1, got {}", n_ctx));
+  require(ff() >= 1, "model: MLP width must be >= 1");
+  require(norm_eps > 0, "model: norm epsilon must be positive");
+  if (pos == PosKind::Rotary) {
+    if (rope_dim == 0) rope_dim = hd();
+    require(rope_dim % 2 == 0 && rope_dim <= hd(),
+            fmt::format("model: rotary dims {} must be even and <= head dim {}", rope_dim, hd()));
+  }
+  if (layers.empty()) layers.assign(n_layers, LayerSpec{});
+  require((int)layers.size() == n_layers,
+          fmt::format("model: {} per-layer entries for {} layers", layers.size(), n_layers));
+}
+
+}  // namespace sinklab

@@ -1,0 +1,68 @@
+// Architecture as data: one spec drives the one block implementation
+// (src/model/transformer.cpp) for the toy BB models and pretrained families alike.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace sinklab {
+
+enum class NormKind { LayerNorm, RMSNorm, LayerNormNoAffine };
+enum class PosKind { Learned, Rotary, None };
+enum class MlpKind { ReLU, GELU, GELUTanh, SwiGLU, Linear };
+// Attention kinds. Adding one = a value here, a name in attn_kind_name/parse, and a
+// case in attention_weights() (src/model/transformer.cpp).
+//   softmax      softmax over visible keys
+//   relu         ReLU(logits) / (number of visible keys)                 (paper)
+//   softmax1     exp(l) / (1 + sum exp(l)): softmax-off-by-one
+//   sigmoid      sigmoid(l + b) with b = -log(number of visible keys)
+enum class AttnKind { Softmax, ReLU, Softmax1, Sigmoid };
+
+std::string attn_kind_name(AttnKind k);
+AttnKind parse_attn_kind(const std::string& s);  // InputError on unknown names
+std::string norm_kind_name(NormKind k);
+NormKind parse_norm_kind(const std::string& s);
+std::string mlp_kind_name(MlpKind k);
+MlpKind parse_mlp_kind(const std::string& s);
+
+struct LayerSpec {
+  bool attn = true;  // false: the block has no attention sublayer
+  bool mlp = true;   // false: no MLP sublayer
+  bool linear_mlp = false;  // MLP without its nonlinearity
+};
+
+struct ModelSpec {
+  std::string arch = "bb-toy";
+  int vocab = 0;
+  int d_model = 256;
+  int n_layers = 1;
+  int n_heads = 1;
+  int n_kv_heads = 0;  // 0 = n_heads
+  int head_dim = 0;    // 0 = d_model / n_heads
+  int d_ff = 0;        // 0 = 4 * d_model
+  int n_ctx = 256;
+  NormKind norm = NormKind::LayerNorm;
+  double norm_eps = 1e-5;
+  bool post_norm = false;     // norm after the residual add instead of before the sublayer
+  bool parallel_attn_mlp = false;  // GPT-NeoX: x + attn(ln1 x) + mlp(ln2 x)
+  bool final_norm = true;
+  PosKind pos = PosKind::Learned;
+  double rope_theta = 10000.0;
+  int rope_dim = 0;               // rotary dims per head (0 = head_dim)
+  bool rope_interleaved = false;  // rotate adjacent pairs (GGUF llama) vs halves (HF)
+  MlpKind mlp = MlpKind::ReLU;
+  AttnKind attn = AttnKind::Softmax;
+  bool attn_bias = false;  // biases on q, k, v
+  bool attn_out_bias = false;
+  bool mlp_bias = false;
+  double qkv_clip = 0;     // OLMo: clamp q, k, v to [-clip, clip] (0 = off)
+  bool tied_embeddings = false;
+  std::vector<LayerSpec> layers;  // size n_layers (filled by finalize())
+
+  int kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
+  int hd() const { return head_dim > 0 ? head_dim : d_model / n_heads; }
+  int ff() const { return d_ff > 0 ? d_ff : 4 * d_model; }
+  // Fills defaults and checks consistency; InputError naming the problem.
+  void finalize();
+};
+
+}  // namespace sinklab

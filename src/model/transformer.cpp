@@ -1,0 +1,314 @@
+#include "model/transformer.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "io/error.h"
+
+namespace sinklab {
+
+namespace {
+std::string shape_str(at::IntArrayRef s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+}  // namespace
+
+Transformer::Transformer(ModelSpec spec) : spec_(std::move(spec)) {
+  spec_.finalize();
+  const auto& s = spec_;
+  const int64_t d = s.d_model, H = s.n_heads, Hkv = s.kv_heads(), hd = s.hd(), ff = s.ff();
+  const bool ln_bias = s.norm == NormKind::LayerNorm;
+  const bool norm_affine = s.norm != NormKind::LayerNormNoAffine;
+  add("embed.W_E", {s.vocab, d});
+  if (s.pos == PosKind::Learned) add("pos_embed.W_pos", {s.n_ctx, d});
+  for (int l = 0; l < s.n_layers; ++l) {
+    const std::string b = fmt::format("blocks.{}.", l);
+    const LayerSpec& ls = s.layers[l];
+    if (ls.attn) {
+      if (norm_affine) add(b + "ln1.w", {d});
+      if (ln_bias) add(b + "ln1.b", {d});
+      add(b + "attn.W_Q", {H * hd, d});
+      add(b + "attn.W_K", {Hkv * hd, d});
+      add(b + "attn.W_V", {Hkv * hd, d});
+      add(b + "attn.W_O", {d, H * hd});
+      if (s.attn_bias) {
+        add(b + "attn.b_Q", {H * hd});
+        add(b + "attn.b_K", {Hkv * hd});
+        add(b + "attn.b_V", {Hkv * hd});
+      }
+      if (s.attn_out_bias) add(b + "attn.b_O", {d});
+    }
+    if (ls.mlp) {
+      if (norm_affine) add(b + "ln2.w", {d});
+      if (ln_bias) add(b + "ln2.b", {d});
+      add(b + "mlp.W_in", {ff, d});
+      if (s.mlp == MlpKind::SwiGLU) add(b + "mlp.W_gate", {ff, d});
+      add(b + "mlp.W_out", {d, ff});
+      if (s.mlp_bias) {
+        add(b + "mlp.b_in", {ff});
+        add(b + "mlp.b_out", {d});
+      }
+    }
+  }
+  if (s.final_norm) {
+    if (norm_affine) add("ln_final.w", {d});
+    if (ln_bias) add("ln_final.b", {d});
+  }
+  if (!s.tied_embeddings) add("unembed.W_U", {s.vocab, d});
+  index_layers();
+}
+
+at::Tensor Transformer::add(const std::string& name, std::vector<int64_t> shape) {
+  auto t = torch::zeros(shape, torch::kFloat32);
+  index_[name] = params_.size();
+  params_.emplace_back(name, t);
+  return t;
+}
+
+void Transformer::index_layers() {
+  lp_.assign(spec_.n_layers, LayerParams{});
+  for (int l = 0; l < spec_.n_layers; ++l) {
+    const std::string b = fmt::format("blocks.{}.", l);
+    auto& p = lp_[l];
+    p.ln1w = opt(b + "ln1.w"), p.ln1b = opt(b + "ln1.b"), p.ln2w = opt(b + "ln2.w"), p.ln2b = opt(b + "ln2.b");
+    p.WQ = opt(b + "attn.W_Q"), p.WK = opt(b + "attn.W_K"), p.WV = opt(b + "attn.W_V"), p.WO = opt(b + "attn.W_O");
+    p.bQ = opt(b + "attn.b_Q"), p.bK = opt(b + "attn.b_K"), p.bV = opt(b + "attn.b_V"), p.bO = opt(b + "attn.b_O");
+    p.Win = opt(b + "mlp.W_in"), p.Wgate = opt(b + "mlp.W_gate"), p.Wout = opt(b + "mlp.W_out");
+    p.bin = opt(b + "mlp.b_in"), p.bout = opt(b + "mlp.b_out");
+  }
+}
+
+const at::Tensor* Transformer::opt(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &params_[it->second].second;
+}
+
+void Transformer::init_weights(uint64_t seed) {
+  torch::NoGradGuard ng;
+  auto gen = at::detail::createCPUGenerator(seed);
+  const double std_resid = 0.02 / std::sqrt(2.0 * spec_.n_layers);
+  for (auto& [name, t] : params_) {
+    auto ends = [&](const char* suf) {
+      std::string s(suf);
+      return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+    };
+    auto cpu = torch::empty(t.sizes(), torch::kFloat32);
+    if (ends(".w")) cpu.fill_(1.0);
+    else if (ends(".b") || name.find(".b_") != std::string::npos) cpu.zero_();
+    else if (ends("attn.W_O") || ends("mlp.W_out")) cpu.normal_(0.0, std_resid, gen);
+    else cpu.normal_(0.0, 0.02, gen);
+    t.copy_(cpu);
+  }
+}
+
+std::vector<at::Tensor> Transformer::parameters() const {
+  std::vector<at::Tensor> v;
+  for (auto& p : params_) v.push_back(p.second);
+  return v;
+}
+
+bool Transformer::has_param(const std::string& name) const { return index_.count(name) > 0; }
+
+at::Tensor& Transformer::param(const std::string& name) {
+  auto it = index_.find(name);
+  if (it == index_.end()) fail("model has no parameter '" + name + "'");
+  return params_[it->second].second;
+}
+const at::Tensor& Transformer::param(const std::string& name) const {
+  return const_cast<Transformer*>(this)->param(name);
+}
+
+void Transformer::set_param(const std::string& name, const at::Tensor& value) {
+  torch::NoGradGuard ng;
+  at::Tensor& p = param(name);
+  if (p.sizes() != value.sizes())
+    fail(fmt::format("shape mismatch for '{}': model expects {}, got {}", name, shape_str(p.sizes()),
+                     shape_str(value.sizes())));
+  p.copy_(value.to(p.device(), p.scalar_type()));
+}
+
+int64_t Transformer::n_params() const {
+  int64_t n = 0;
+  for (auto& p : params_) n += p.second.numel();
+  return n;
+}
+
+void Transformer::to(const std::string& device, bool float64) {
+  torch::Device dev(device);
+  torch::NoGradGuard ng;
+  for (auto& p : params_) {
+    bool rg = p.second.requires_grad();
+    p.second = p.second.to(dev, float64 ? torch::kFloat64 : torch::kFloat32).detach().set_requires_grad(rg);
+  }
+}
+
+std::string Transformer::device() const { return params_.empty() ? "cpu" : params_[0].second.device().str(); }
+
+namespace {
+
+at::Tensor apply_norm(const ModelSpec& s, const at::Tensor& x, const at::Tensor* w, const at::Tensor* b) {
+  const int64_t d = x.size(-1);
+  if (s.norm == NormKind::RMSNorm) {
+    auto y = x * torch::rsqrt(x.pow(2).mean(-1, true) + s.norm_eps);
+    return w ? y * *w : y;
+  }
+  return torch::layer_norm(x, {d}, w ? *w : at::Tensor(), b ? *b : at::Tensor(), s.norm_eps);
+}
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor* W, const at::Tensor* b) {
+  return torch::linear(x, *W, b ? *b : at::Tensor());
+}
+
+}  // namespace
+
+at::Tensor attention_weights(AttnKind kind, const at::Tensor& scores, int64_t q_offset) {
+  const int64_t Tq = scores.size(-2);
+  switch (kind) {
+    case AttnKind::Softmax:
+      return torch::softmax(scores, -1);
+    case AttnKind::ReLU: {
+      // ReLU(logits) / (number of visible keys); masked logits are -inf -> 0.
+      auto n = torch::arange(q_offset + 1, q_offset + Tq + 1, scores.options()).unsqueeze(-1);
+      return torch::relu(scores) / n;
+    }
+    case AttnKind::Softmax1: {
+      // exp(l) / (1 + sum exp(l)), computed stably with m = max(0, max l).
+      auto m = std::get<0>(scores.max(-1, true)).clamp_min(0.0);
+      auto e = torch::exp(scores - m);
+      return e / (torch::exp(-m) + e.sum(-1, true));
+    }
+    case AttnKind::Sigmoid: {
+      auto n = torch::arange(q_offset + 1, q_offset + Tq + 1, scores.options()).unsqueeze(-1);
+      return torch::sigmoid(scores - torch::log(n));  // -inf -> 0
+    }
+  }
+  return scores;
+}
+
+at::Tensor Transformer::rope(const at::Tensor& x, int64_t pos_offset) const {
+  // x [B, T, H, hd]; rotates the first rope_dim dims of each head.
+  const int64_t T = x.size(1), hd = x.size(3), rd = spec_.rope_dim;
+  auto opts = x.options();
+  auto inv = torch::pow(spec_.rope_theta, -torch::arange(0, rd, 2, opts.dtype(torch::kFloat64)) / (double)rd)
+                 .to(opts.device());
+  auto pos = torch::arange(pos_offset, pos_offset + T, opts.dtype(torch::kFloat64));
+  auto ang = torch::outer(pos, inv).to(x.scalar_type());  // [T, rd/2], angles in float64
+  auto cos = ang.cos().view({1, T, 1, rd / 2}), sin = ang.sin().view({1, T, 1, rd / 2});
+  auto xr = x.narrow(3, 0, rd);
+  at::Tensor out;
+  if (spec_.rope_interleaved) {
+    auto p = xr.reshape({x.size(0), T, x.size(2), rd / 2, 2});
+    auto a = p.select(4, 0), b = p.select(4, 1);
+    out = torch::stack({a * cos - b * sin, a * sin + b * cos}, 4).reshape(xr.sizes());
+  } else {
+    auto a = xr.narrow(3, 0, rd / 2), b = xr.narrow(3, rd / 2, rd / 2);
+    out = torch::cat({a * cos - b * sin, a * sin + b * cos}, 3);
+  }
+  if (rd == hd) return out;
+  return torch::cat({out, x.narrow(3, rd, hd - rd)}, 3);
+}
+
+at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int64_t pos_offset) const {
+  const auto& p = lp_[l];
+  const auto& s = spec_;
+  const int64_t B = x.size(0), T = x.size(1), H = s.n_heads, Hkv = s.kv_heads(), hd = s.hd();
+  auto hook = [&](HookPoint hp, at::Tensor t) { return (hooks && hooks->active(hp, l)) ? hooks->apply(hp, l, t) : t; };
+  auto q = linear(x, p.WQ, p.bQ).view({B, T, H, hd});
+  auto k = linear(x, p.WK, p.bK).view({B, T, Hkv, hd});
+  auto v = linear(x, p.WV, p.bV).view({B, T, Hkv, hd});
+  if (s.qkv_clip > 0) {
+    q = q.clamp(-s.qkv_clip, s.qkv_clip);
+    k = k.clamp(-s.qkv_clip, s.qkv_clip);
+    v = v.clamp(-s.qkv_clip, s.qkv_clip);
+  }
+  if (s.pos == PosKind::Rotary) {
+    q = rope(q, pos_offset);
+    k = rope(k, pos_offset);
+  }
+  if (Hkv != H) {
+    k = k.repeat_interleave(H / Hkv, 2);
+    v = v.repeat_interleave(H / Hkv, 2);
+  }
+  q = hook(HookPoint::Q, q);
+  k = hook(HookPoint::K, k);
+  v = hook(HookPoint::V, v);
+  auto qh = q.transpose(1, 2), kh = k.transpose(1, 2), vh = v.transpose(1, 2);  // [B, H, T, hd]
+  auto scores = torch::matmul(qh, kh.transpose(-1, -2)) * (1.0 / std::sqrt((double)hd));
+  auto mask = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+  scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
+  scores = hook(HookPoint::AttnScores, scores);
+  auto pattern = attention_weights(s.attn, scores, 0);
+  pattern = hook(HookPoint::Pattern, pattern);
+  auto z = torch::matmul(pattern, vh).transpose(1, 2);  // [B, T, H, hd]
+  z = hook(HookPoint::Z, z);
+  return linear(z.reshape({B, T, H * hd}), p.WO, p.bO);
+}
+
+at::Tensor Transformer::mlp(int l, const at::Tensor& x) const {
+  const auto& p = lp_[l];
+  auto h = linear(x, p.Win, p.bin);
+  if (spec_.layers[l].linear_mlp) return linear(h, p.Wout, p.bout);
+  switch (spec_.mlp) {
+    case MlpKind::ReLU: h = torch::relu(h); break;
+    case MlpKind::GELU: h = torch::gelu(h); break;
+    case MlpKind::GELUTanh: h = torch::gelu(h, "tanh"); break;
+    case MlpKind::SwiGLU: h = torch::silu(linear(x, p.Wgate, nullptr)) * h; break;
+    case MlpKind::Linear: break;
+  }
+  return linear(h, p.Wout, p.bout);
+}
+
+at::Tensor Transformer::forward(const at::Tensor& tokens, Hooks* hooks, int64_t pos_offset) const {
+  const auto& s = spec_;
+  require(tokens.dim() == 2, "forward: tokens must be [batch, positions]");
+  const int64_t T = tokens.size(1);
+  if (s.pos == PosKind::Learned)
+    require(pos_offset + T <= s.n_ctx,
+            fmt::format("sequence of {} tokens exceeds the model context of {}", pos_offset + T, s.n_ctx));
+  auto hook = [&](HookPoint hp, int l, at::Tensor t) {
+    return (hooks && hooks->active(hp, l)) ? hooks->apply(hp, l, t) : t;
+  };
+  auto h = torch::embedding(param("embed.W_E"), tokens);
+  h = hook(HookPoint::Embed, -1, h);
+  if (s.pos == PosKind::Learned) {
+    auto pe = param("pos_embed.W_pos").narrow(0, pos_offset, T).unsqueeze(0);
+    pe = hook(HookPoint::PosEmbed, -1, pe);
+    h = h + pe;
+  }
+  for (int l = 0; l < s.n_layers; ++l) {
+    const auto& p = lp_[l];
+    const auto& ls = s.layers[l];
+    h = hook(HookPoint::ResidPre, l, h);
+    if (s.parallel_attn_mlp) {
+      auto out = h;
+      if (ls.attn) out = out + hook(HookPoint::AttnOut, l, attention(l, apply_norm(s, h, p.ln1w, p.ln1b), hooks, pos_offset));
+      if (ls.mlp) out = out + hook(HookPoint::MlpOut, l, mlp(l, apply_norm(s, h, p.ln2w, p.ln2b)));
+      h = out;
+    } else if (s.post_norm) {
+      if (ls.attn) h = apply_norm(s, h + hook(HookPoint::AttnOut, l, attention(l, h, hooks, pos_offset)), p.ln1w, p.ln1b);
+      h = hook(HookPoint::ResidMid, l, h);
+      if (ls.mlp) h = apply_norm(s, h + hook(HookPoint::MlpOut, l, mlp(l, h)), p.ln2w, p.ln2b);
+    } else {
+      if (ls.attn) h = h + hook(HookPoint::AttnOut, l, attention(l, apply_norm(s, h, p.ln1w, p.ln1b), hooks, pos_offset));
+      h = hook(HookPoint::ResidMid, l, h);
+      if (ls.mlp) h = h + hook(HookPoint::MlpOut, l, mlp(l, apply_norm(s, h, p.ln2w, p.ln2b)));
+    }
+    h = hook(HookPoint::ResidPost, l, h);
+  }
+  if (s.final_norm) h = apply_norm(s, h, opt("ln_final.w"), opt("ln_final.b"));
+  h = hook(HookPoint::FinalNorm, -1, h);
+  const at::Tensor& WU = s.tied_embeddings ? param("embed.W_E") : param("unembed.W_U");
+  return torch::linear(h, WU, has_param("unembed.b_U") ? param("unembed.b_U") : at::Tensor());
+}
+
+at::Tensor Transformer::token_nll(const at::Tensor& tokens, Hooks* hooks) const {
+  const int64_t T = tokens.size(1) - 1;
+  auto logits = forward(tokens.narrow(1, 0, T), hooks);
+  auto lp = torch::log_softmax(logits, -1);
+  return -lp.gather(2, tokens.narrow(1, 1, T).unsqueeze(-1)).squeeze(-1);
+}
+
+}  // namespace sinklab

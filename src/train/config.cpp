@@ -1,0 +1,173 @@
+#include "train/config.h"
+
+#include <fmt/format.h>
+
+#include "io/error.h"
+
+namespace sinklab {
+
+void TrainConfig::describe(ConfigSchema& s) {
+  s.add("model.layers", &layers, "number of transformer blocks");
+  s.add("model.heads", &heads, "attention heads per block");
+  s.add("model.d_model", &d_model, "residual width");
+  s.add("model.d_ff", &d_ff, "MLP width (0 = 4 * d_model)");
+  s.add("model.attention", &attention, "softmax | relu | softmax1 | sigmoid");
+  s.add("model.norm", &norm, "layernorm | rmsnorm");
+  s.add("model.post_norm", &post_norm, "norm after the residual add (post-norm)");
+  s.add("model.no_attn_layers", &no_attn_layers, "layers without attention");
+  s.add("model.no_mlp_layers", &no_mlp_layers, "layers without MLP");
+  s.add("model.linear_mlp_layers", &linear_mlp_layers, "layers whose MLP has no nonlinearity");
+  s.add("data.source", &source, "synthetic[:V[:SEED]] | counts:FILE.json | text:FILE");
+  s.add("data.task", &task, "bb | markov | bb-mix | bietti");
+  s.add("data.seq_len", &seq_len, "sequence length T (model context)");
+  s.add("data.triggers_top", &triggers_top, "triggers = k most frequent tokens");
+  s.add("data.triggers", &triggers, "explicit trigger tokens");
+  s.add("data.n_bos", &n_bos, "number of BOS tokens");
+  s.add("data.mix_p", &mix_p, "bb-mix backcopy probability");
+  s.add("train.optimizer", &optimizer, "adamw | sgd");
+  s.add("train.lr", &lr, "learning rate");
+  s.add("train.beta1", &beta1, "AdamW beta1");
+  s.add("train.beta2", &beta2, "AdamW beta2");
+  s.add("train.eps", &eps, "AdamW epsilon");
+  s.add("train.weight_decay", &weight_decay, "weight decay");
+  s.add("train.momentum", &momentum, "SGD momentum");
+  s.add("train.batch_size", &batch_size, "sequences per step");
+  s.add("train.steps", &steps, "optimizer steps");
+  s.add("train.seed", &seed, "seed of init and data");
+  s.add("train.log_every", &log_every, "steps between metrics lines");
+  s.add("train.device", &device, "cpu | cuda");
+  s.add("train.threads", &threads, "CPU threads for compute (0 = all)");
+  s.add("checkpoints.dense_every", &dense_every, "checkpoint every n steps early on");
+  s.add("checkpoints.dense_until", &dense_until, "end of the dense phase (step)");
+  s.add("checkpoints.sparse", &sparse, "log | every");
+  s.add("checkpoints.sparse_every", &sparse_every, "sparse interval when sparse = every");
+  s.add("checkpoints.per_decade", &per_decade, "log-spaced checkpoints per decade when sparse = log");
+  s.add("run.name", &name, "run name (directory under out_dir)");
+  s.add("run.out_dir", &out_dir, "parent directory of runs");
+}
+
+void TrainConfig::validate() const {
+  auto chk = [](bool ok, const std::string& m) { require(ok, "config: " + m); };
+  chk(layers >= 1 && layers <= 64, fmt::format("model.layers = {} must be in [1, 64]", layers));
+  chk(heads >= 1, fmt::format("model.heads = {} must be >= 1", heads));
+  chk(d_model >= 1 && d_model <= 8192, fmt::format("model.d_model = {} must be in [1, 8192]", d_model));
+  chk(d_model % heads == 0, fmt::format("model.d_model = {} is not divisible by model.heads = {}", d_model, heads));
+  chk(d_ff >= 0, "model.d_ff must be >= 0");
+  parse_attn_kind(attention);
+  chk(norm == "layernorm" || norm == "rmsnorm", "model.norm must be layernorm or rmsnorm, got '" + norm + "'");
+  for (const auto* v : {&no_attn_layers, &no_mlp_layers, &linear_mlp_layers})
+    for (int l : *v) chk(l >= 0 && l < layers, fmt::format("layer index {} is outside [0, {})", l, layers));
+  parse_task_kind(task);
+  chk(seq_len >= 2 && seq_len <= 8192, fmt::format("data.seq_len = {} must be in [2, 8192]", seq_len));
+  chk(optimizer == "adamw" || optimizer == "sgd", "train.optimizer must be adamw or sgd, got '" + optimizer + "'");
+  chk(lr > 0 && lr < 10, fmt::format("train.lr = {} must be in (0, 10)", lr));
+  chk(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "train.beta1 and train.beta2 must be in [0, 1)");
+  chk(eps > 0, "train.eps must be positive");
+  chk(weight_decay >= 0, "train.weight_decay must be >= 0");
+  chk(momentum >= 0 && momentum < 1, "train.momentum must be in [0, 1)");
+  chk(batch_size >= 1 && batch_size <= 65536, fmt::format("train.batch_size = {} must be in [1, 65536]", batch_size));
+  chk(steps >= 1, fmt::format("train.steps = {} must be >= 1", steps));
+  chk(seed >= 0, "train.seed must be >= 0");
+  chk(log_every >= 1, "train.log_every must be >= 1");
+  chk(device == "cpu" || device == "cuda", "train.device must be cpu or cuda, got '" + device + "'");
+  chk(threads >= 0, "train.threads must be >= 0");
+  chk(dense_every >= 1 && dense_until >= 0, "checkpoints.dense_every must be >= 1 and dense_until >= 0");
+  chk(sparse == "log" || sparse == "every", "checkpoints.sparse must be log or every, got '" + sparse + "'");
+  chk(sparse_every >= 1, "checkpoints.sparse_every must be >= 1");
+  chk(per_decade >= 1 && per_decade <= 1000, "checkpoints.per_decade must be in [1, 1000]");
+  chk(!name.empty() && name.find('/') == std::string::npos, "run.name must be a non-empty name without '/'");
+}
+
+ModelSpec TrainConfig::model_spec(int vocab) const {
+  ModelSpec m;
+  m.arch = "bb-toy";
+  m.vocab = vocab;
+  m.d_model = d_model;
+  m.n_layers = layers;
+  m.n_heads = heads;
+  m.d_ff = d_ff;
+  m.n_ctx = seq_len;
+  m.norm = parse_norm_kind(norm);
+  m.post_norm = post_norm;
+  m.attn = parse_attn_kind(attention);
+  m.mlp = MlpKind::ReLU;
+  m.pos = PosKind::Learned;
+  m.layers.assign(layers, LayerSpec{});
+  for (int l : no_attn_layers) m.layers[l].attn = false;
+  for (int l : no_mlp_layers) m.layers[l].mlp = false;
+  for (int l : linear_mlp_layers) m.layers[l].linear_mlp = true;
+  m.finalize();
+  return m;
+}
+
+TaskConfig TrainConfig::task_config() const {
+  TaskConfig t;
+  t.kind = parse_task_kind(task);
+  t.seq_len = seq_len;
+  t.n_triggers = triggers_top;
+  t.triggers = triggers;
+  t.n_bos = n_bos;
+  t.mix_p = mix_p;
+  return t;
+}
+
+std::vector<std::string> preset_names() {
+  return {"paper-1l", "paper-3l", "paper-1l-relu", "paper-3l-sgd", "paper-3l-relu",
+          "cpu-1l",   "cpu-3l",   "cpu-1l-relu",   "cpu-3l-sgd",   "cpu-3l-relu", "tiny"};
+}
+
+std::string preset_toml(const std::string& name) {
+  // The paper's settings (PAPER.md): d = 256, 1 head, T = 256, batch 512, 10k steps,
+  // AdamW lr 3e-4, SGD lr 0.03, ReLU attention lr 3e-3.
+  const std::string paper = "[model]\nd_model = 256\nheads = 1\n[data]\nseq_len = 256\n"
+                            "[train]\nbatch_size = 512\nsteps = 10000\nlr = 3e-4\nlog_every = 10\n"
+                            "[checkpoints]\ndense_every = 5\ndense_until = 200\nsparse = \"log\"\nper_decade = 16\n";
+  // CPU scale: shows the phenomena on 2 cores within minutes.
+  const std::string cpu = "[model]\nd_model = 64\nheads = 1\n[data]\nseq_len = 64\n"
+                          "[train]\nbatch_size = 64\nsteps = 3000\nlr = 1e-3\nlog_every = 10\n"
+                          "[checkpoints]\ndense_every = 5\ndense_until = 100\nsparse = \"log\"\nper_decade = 16\n";
+  std::string base, run = name;
+  if (name.rfind("paper-", 0) == 0) base = paper;
+  else if (name.rfind("cpu-", 0) == 0) base = cpu;
+  else if (name == "tiny") {
+    return "[model]\nd_model = 32\nheads = 1\nlayers = 1\n[data]\nseq_len = 32\n[train]\nbatch_size = 32\n"
+           "steps = 200\nlr = 3e-3\nlog_every = 10\n[checkpoints]\ndense_every = 50\ndense_until = 100\n"
+           "sparse = \"every\"\nsparse_every = 100\n[run]\nname = \"tiny\"\n";
+  } else {
+    std::string all;
+    for (auto& n : preset_names()) all += (all.empty() ? "" : ", ") + n;
+    fail("unknown preset '" + name + "' (valid: " + all + ")");
+  }
+  const bool three = name.find("-3l") != std::string::npos;
+  const bool relu = name.find("-relu") != std::string::npos;
+  const bool sgd = name.find("-sgd") != std::string::npos;
+  const bool is_paper = name.rfind("paper-", 0) == 0;
+  std::string t = base;
+  // Dotted keys after the tables above are not allowed in TOML, so the variable
+  // parts go into their own tables via full dotted keys at top level: build anew.
+  t = "[model]\n" + std::string("layers = ") + (three ? "3" : "1") + "\n" +
+      "attention = \"" + (relu ? "relu" : "softmax") + "\"\n" + t.substr(t.find('\n') + 1);
+  if (sgd) {
+    auto pos = t.find("[train]\n") + 8;
+    t.insert(pos, std::string("optimizer = \"sgd\"\n"));
+    auto lrp = t.find("lr = ");
+    t.replace(lrp, t.find('\n', lrp) - lrp, is_paper ? "lr = 0.03" : "lr = 0.1");
+  } else if (relu) {
+    auto lrp = t.find("lr = ");
+    t.replace(lrp, t.find('\n', lrp) - lrp, is_paper ? "lr = 3e-3" : "lr = 3e-3");
+  }
+  return t + "[run]\nname = \"" + run + "\"\n";
+}
+
+TrainConfig load_train_config(const std::string& preset, const std::string& file, const std::vector<std::string>& sets) {
+  TrainConfig c;
+  ConfigSchema s;
+  c.describe(s);
+  if (!preset.empty()) s.load_toml_text(preset_toml(preset), "preset " + preset);
+  if (!file.empty()) s.load_toml_file(file);
+  for (auto& a : sets) s.set(a);
+  c.validate();
+  return c;
+}
+
+}  // namespace sinklab

@@ -1,0 +1,57 @@
+// The toy-training config: every key of a run's config.toml, with its default.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/bb.h"
+#include "io/config.h"
+#include "model/spec.h"
+
+namespace sinklab {
+
+struct TrainConfig {
+  // [model]
+  int layers = 1, heads = 1, d_model = 256, d_ff = 0;
+  std::string attention = "softmax", norm = "layernorm";
+  bool post_norm = false;
+  std::vector<int> no_attn_layers, no_mlp_layers, linear_mlp_layers;
+  // [data]
+  std::string source = "synthetic", task = "bb";
+  int seq_len = 256, triggers_top = 3, n_bos = 1;
+  std::vector<std::string> triggers;
+  double mix_p = 0.5;
+  // [train]
+  std::string optimizer = "adamw";
+  double lr = 3e-4, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 1e-4, momentum = 0.9;
+  int batch_size = 512;
+  int64_t steps = 10000;
+  int64_t seed = 0;
+  int log_every = 10;
+  std::string device = "cpu";
+  int threads = 0;  // 0 = all cores
+  // [checkpoints]
+  int64_t dense_every = 5, dense_until = 200;
+  std::string sparse = "log";  // "log" or "every"
+  int64_t sparse_every = 500;
+  int per_decade = 12;  // log-spaced checkpoints per decade of steps
+  // [run]
+  std::string name = "run";
+  std::string out_dir = "runs";
+
+  void describe(ConfigSchema& s);
+  void validate() const;  // InputError naming the bad key
+  ModelSpec model_spec(int vocab) const;
+  TaskConfig task_config() const;
+};
+
+// Built-in presets, as TOML text: paper-1l, paper-3l, paper-1l-relu, paper-3l-sgd,
+// paper-3l-relu, cpu-1l, cpu-3l, cpu-1l-relu, cpu-3l-sgd, cpu-3l-relu, tiny.
+std::vector<std::string> preset_names();
+std::string preset_toml(const std::string& name);  // InputError for unknown names
+
+// Loads preset and/or file, then the --set overrides, validates.
+TrainConfig load_train_config(const std::string& preset, const std::string& file,
+                              const std::vector<std::string>& sets);
+
+}  // namespace sinklab

@@ -1,0 +1,313 @@
+#include "train/trainer.h"
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "data/torch/batch_tensor.h"
+#include "io/error.h"
+#include "io/files.h"
+#include "io/progress.h"
+#include "model/checkpoint.h"
+#include "model/transformer.h"
+
+namespace fs = std::filesystem;
+
+namespace sinklab {
+
+namespace {
+
+std::atomic<bool> g_interrupt{false};
+void on_sigint(int) { g_interrupt = true; }
+
+// Generates batch i (= step i) ahead of the consumer on one background thread.
+class Prefetcher {
+ public:
+  Prefetcher(const BBTask& task, uint64_t seed, int B, int64_t first, int64_t last)
+      : task_(task), seed_(seed), B_(B), next_(first), last_(last) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Prefetcher() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Batch take() {
+    std::unique_lock<std::mutex> l(m_);
+    cv_.wait(l, [&] { return !q_.empty() || error_; });
+    if (error_) std::rethrow_exception(error_);
+    Batch b = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+    return b;
+  }
+
+ private:
+  void loop() {
+    try {
+      for (int64_t i = next_; i < last_; ++i) {
+        Batch b;
+        task_.generate(seed_, (uint64_t)i, B_, b, 1, true);
+        std::unique_lock<std::mutex> l(m_);
+        cv_.wait(l, [&] { return q_.size() < 2 || stop_; });
+        if (stop_) return;
+        q_.push_back(std::move(b));
+        cv_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> l(m_);
+      error_ = std::current_exception();
+      cv_.notify_all();
+    }
+  }
+  const BBTask& task_;
+  uint64_t seed_;
+  int B_;
+  int64_t next_, last_;
+  std::thread thread_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<Batch> q_;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const std::vector<at::Tensor>& params) {
+  if (c.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
+  return std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.weight_decay));
+}
+
+std::string optim_path(const std::string& run_dir, int64_t step) {
+  return fmt::format("{}/checkpoints/step-{}.optim.pt", run_dir, step);
+}
+
+void save_checkpoint(const std::string& run_dir, int64_t step, const Transformer& model,
+                     torch::optim::Optimizer& opt, const TrainConfig& c) {
+  // Optimizer first (temp + rename), then weights: a checkpoint counts as complete
+  // only when both exist, and the weights file appears last.
+  const std::string op = optim_path(run_dir, step);
+  const std::string tmp = op + ".tmp";
+  torch::save(opt, tmp);
+  fs::rename(tmp, op);
+  save_weights(model, checkpoint_path(run_dir, step),
+               {{"step", std::to_string(step)}, {"arch", model.spec().arch}, {"optimizer", c.optimizer},
+                {"format", "sinklab-toy-v1"}});
+}
+
+std::string metrics_line(int64_t step, const at::Tensor& nll, const TensorBatch& tb, double tok_s, double elapsed,
+                         double lr) {
+  auto trig = tb.is_trigger;
+  auto non = trig.logical_not();
+  auto mean_where = [](const at::Tensor& v, const at::Tensor& m) {
+    auto n = m.sum().item<int64_t>();
+    return n ? v.masked_select(m).mean().item<double>() : std::nan("");
+  };
+  double l_all = nll.mean().item<double>();
+  double l_t = mean_where(nll, trig), l_n = mean_where(nll, non);
+  double o_all = tb.oracle_nll.mean().item<double>();
+  double o_t = mean_where(tb.oracle_nll, trig), o_n = mean_where(tb.oracle_nll, non);
+  nlohmann::json j = {{"step", step},           {"loss", l_all},
+                      {"loss_trigger", l_t},    {"loss_nontrigger", l_n},
+                      {"excess", l_all - o_all}, {"excess_trigger", l_t - o_t},
+                      {"excess_nontrigger", l_n - o_n}, {"oracle", o_all},
+                      {"tokens_per_s", tok_s},  {"elapsed_s", elapsed},
+                      {"lr", lr}};
+  return j.dump();
+}
+
+// Keeps the lines of metrics.jsonl with step <= last (for resume), atomically.
+void truncate_metrics(const std::string& path, int64_t last) {
+  if (!fs::exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("step", (int64_t)-1) <= last) out += line + "\n";
+    } catch (...) {
+      break;  // a torn last line from a hard kill
+    }
+  }
+  write_file_atomic(path, out);
+}
+
+TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t start_step, bool resume,
+                      const TrainOptions& opts) {
+  if (c.threads > 0) at::set_num_threads(c.threads);
+  if (c.device == "cuda")
+    require(torch::cuda::is_available(), "train.device = cuda, but this LibTorch has no CUDA or no GPU is visible");
+  BBTask task(BigramSource::from_spec(c.source), c.task_config());
+  Transformer model(c.model_spec(task.vocab_size()));
+  model.init_weights((uint64_t)c.seed);
+  if (resume) load_weights(model, checkpoint_path(run_dir, start_step));
+  model.to(c.device);
+  for (auto& p : model.parameters()) p.set_requires_grad(true);
+  auto opt = make_optimizer(c, model.parameters());
+  if (resume) {
+    try {
+      torch::load(*opt, optim_path(run_dir, start_step));
+    } catch (const c10::Error& e) {
+      fail(fmt::format("'{}': corrupt optimizer state", optim_path(run_dir, start_step)));
+    }
+  }
+  auto ck = checkpoint_steps(c);
+  std::set<int64_t> ckset(ck.begin(), ck.end());
+  const std::string metrics_path = run_dir + "/metrics.jsonl";
+  if (resume) truncate_metrics(metrics_path, start_step);
+  else write_file_atomic(metrics_path, std::string());
+  std::ofstream metrics(metrics_path, std::ios::app);
+  if (!resume) save_checkpoint(run_dir, 0, model, *opt, c);
+
+  g_interrupt = false;
+  auto old = std::signal(SIGINT, on_sigint);
+  TrainOutcome out{run_dir, start_step, false};
+  Progress bar(c.steps, c.name, opts.progress);
+  Prefetcher pf(task, (uint64_t)c.seed, c.batch_size, start_step, c.steps);
+  auto t0 = std::chrono::steady_clock::now();
+  auto t_log = t0;
+  int64_t tokens_since = 0;
+  int64_t last_good = resume ? start_step : 0;
+  const int64_t T = c.seq_len;
+  torch::Device dev(c.device);
+  try {
+    for (int64_t step = start_step; step < c.steps; ++step) {
+      Batch b = pf.take();
+      TensorBatch tb = to_tensors(b);
+      auto tokens = tb.tokens.to(dev);
+      auto nll = model.token_nll(tokens);
+      auto loss = nll.mean();
+      const bool log_now = (step + 1) % c.log_every == 0 || step + 1 == c.steps || step == 0;
+      opt->zero_grad();
+      loss.backward();
+      double lv = loss.item<double>();
+      if (!std::isfinite(lv))
+        throw DivergedError(fmt::format("training diverged: loss is {} at step {}; the last good checkpoint is {}",
+                                        lv, step + 1, checkpoint_path(run_dir, last_good)));
+      opt->step();
+      tokens_since += (int64_t)c.batch_size * T;
+      const int64_t done = step + 1;
+      auto now = std::chrono::steady_clock::now();
+      if (log_now) {
+        double dt = std::chrono::duration<double>(now - t_log).count();
+        double tok_s = dt > 0 ? tokens_since / dt : 0;
+        metrics << metrics_line(done, nll.detach().cpu(), tb, tok_s, std::chrono::duration<double>(now - t0).count(),
+                                c.lr)
+                << "\n";
+        metrics.flush();
+        t_log = now;
+        tokens_since = 0;
+        bar.update(done, fmt::format("loss {:.4f} {:.0f} tok/s", lv, tok_s));
+      }
+      out.step = done;
+      const bool stop = g_interrupt || (opts.stop_after >= 0 && done >= opts.stop_after && done < c.steps);
+      if (ckset.count(done) || stop) {
+        save_checkpoint(run_dir, done, model, *opt, c);
+        last_good = done;
+      }
+      if (stop) {
+        out.interrupted = true;
+        break;
+      }
+    }
+  } catch (...) {
+    std::signal(SIGINT, old);
+    throw;
+  }
+  std::signal(SIGINT, old);
+  bar.finish();
+  return out;
+}
+
+}  // namespace
+
+std::string checkpoint_path(const std::string& run_dir, int64_t step) {
+  return fmt::format("{}/checkpoints/step-{}.safetensors", run_dir, step);
+}
+
+std::vector<int64_t> checkpoint_steps(const TrainConfig& c) {
+  std::set<int64_t> s{0, c.steps};
+  for (int64_t k = c.dense_every; k <= std::min(c.dense_until, c.steps); k += c.dense_every) s.insert(k);
+  if (c.sparse == "every") {
+    for (int64_t k = c.sparse_every; k <= c.steps; k += c.sparse_every)
+      if (k > c.dense_until) s.insert(k);
+  } else {
+    for (int i = 0;; ++i) {
+      double v = std::pow(10.0, (double)i / c.per_decade);
+      int64_t k = (int64_t)std::llround(v);
+      if (k > c.steps) break;
+      if (k > c.dense_until) s.insert(k);
+    }
+  }
+  return {s.begin(), s.end()};
+}
+
+std::vector<int64_t> list_checkpoints(const std::string& run_dir) {
+  std::vector<int64_t> steps;
+  std::error_code ec;
+  fs::path dir = fs::path(run_dir) / "checkpoints";
+  if (!fs::is_directory(dir, ec)) return steps;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    std::string n = e.path().filename().string();
+    long long s;
+    char tail[32];
+    if (std::sscanf(n.c_str(), "step-%lld.%31s", &s, tail) == 2 && std::string(tail) == "safetensors" &&
+        fs::exists(optim_path(run_dir, s)))
+      steps.push_back(s);
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+TrainConfig load_run_config(const std::string& run_dir, const std::vector<std::string>& sets) {
+  std::string p = run_dir + "/config.toml";
+  require(fs::exists(p), "'" + run_dir + "' is not a run directory (no config.toml)");
+  return load_train_config("", p, sets);
+}
+
+TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts) {
+  const std::string run_dir = cfg.out_dir + "/" + cfg.name;
+  std::error_code ec;
+  if (fs::exists(run_dir + "/config.toml", ec))
+    fail("run directory '" + run_dir + "' already holds a run; resume it with --resume " + run_dir +
+         " or choose another --set run.name=...");
+  ensure_writable_dir(run_dir + "/checkpoints");
+  TrainConfig c = cfg;
+  ConfigSchema s;
+  c.describe(s);
+  write_file_atomic(run_dir + "/config.toml", "# sinklab resolved config\n" + s.to_toml());
+  return run_loop(cfg, run_dir, 0, false, opts);
+}
+
+TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& sets, const TrainOptions& opts) {
+  TrainConfig c = load_run_config(run_dir, sets);
+  auto ck = list_checkpoints(run_dir);
+  require(!ck.empty(), "'" + run_dir + "' has no complete checkpoint to resume from");
+  if (!sets.empty()) {
+    ConfigSchema s;
+    c.describe(s);
+    write_file_atomic(run_dir + "/config.toml", "# sinklab resolved config\n" + s.to_toml());
+  }
+  int64_t last = ck.back();
+  if (last >= c.steps) return {run_dir, last, false};
+  return run_loop(c, run_dir, last, true, opts);
+}
+
+}  // namespace sinklab

@@ -1,0 +1,49 @@
+// The toy trainer: fresh BB batches every step (generated on a background thread),
+// AdamW or SGD, metrics per logged step, a dense-then-sparse checkpoint schedule,
+// exact resume, Ctrl-C checkpointing, a stop on non-finite loss.
+//
+// Run directory:
+//   RUN/config.toml                            the exact resolved config
+//   RUN/metrics.jsonl                          one JSON object per logged step
+//   RUN/checkpoints/step-<N>.safetensors       model weights (+ metadata: step, arch)
+//   RUN/checkpoints/step-<N>.optim.pt          optimizer state (torch::save archive)
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "train/config.h"
+
+namespace sinklab {
+
+struct TrainOptions {
+  bool progress = true;
+  int64_t stop_after = -1;  // >= 0: behave as if interrupted after this step (tests)
+};
+
+struct TrainOutcome {
+  std::string run_dir;
+  int64_t step = 0;       // last completed step
+  bool interrupted = false;
+};
+
+// Thrown when the loss stops being finite (the CLI exits with code 3).
+struct DivergedError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Steps at which the schedule writes a checkpoint (0 and the last step included).
+std::vector<int64_t> checkpoint_steps(const TrainConfig& c);
+
+TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts);
+// Continues RUN_DIR from its last complete checkpoint. `sets` may override keys
+// (e.g. train.steps to extend a run).
+TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& sets, const TrainOptions& opts);
+
+// Checkpoint steps present in RUN_DIR (weights and optimizer state both there), sorted.
+std::vector<int64_t> list_checkpoints(const std::string& run_dir);
+std::string checkpoint_path(const std::string& run_dir, int64_t step);
+// Reads RUN_DIR/config.toml.
+TrainConfig load_run_config(const std::string& run_dir, const std::vector<std::string>& sets = {});
+
+}  // namespace sinklab
