@@ -19,19 +19,13 @@
 
 #include "io/dequant.h"
 #include "io/gguf.h"
+#include "io/gguf_info.h"
 
 using namespace sinklab::gguf;
 
 namespace {
 
-std::string model_path() {
-  std::string dir;
-  if (const char* c = std::getenv("SINKLAB_CACHE"); c && *c) dir = c;
-  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/sinklab";
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/sinklab";
-  std::string p = dir + "/models/SmolLM2-135M-Instruct.gguf";
-  return std::filesystem::exists(p) ? p : std::string();
-}
+std::string model_path() { return test_model_path(); }
 
 std::unique_ptr<GgufFile> g_model;
 

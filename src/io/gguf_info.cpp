@@ -1,6 +1,8 @@
 #include "io/gguf_info.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -88,6 +90,19 @@ std::string human_bytes(uint64_t b) {
 }
 
 }  // namespace
+
+std::string sinklab_cache_dir() {
+  if (const char* c = std::getenv("SINKLAB_CACHE"); c && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/sinklab";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/sinklab";
+  return ".sinklab-cache";
+}
+
+std::string test_model_path() {
+  std::string p = sinklab_cache_dir() + "/models/SmolLM2-135M-Instruct.gguf";
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec) ? p : std::string();
+}
 
 GgufSummary summarize(const GgufFile& f) {
   GgufSummary s;

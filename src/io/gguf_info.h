@@ -42,6 +42,12 @@ struct GgufSummary {
   std::vector<Tensor> tensors;
 };
 
+// The sinklab cache directory: $SINKLAB_CACHE, else $XDG_CACHE_HOME/sinklab, else
+// $HOME/.cache/sinklab (scripts/setup.sh puts the test model in <cache>/models/).
+std::string sinklab_cache_dir();
+// <cache>/models/SmolLM2-135M-Instruct.gguf if that file exists, else "" (tests skip).
+std::string test_model_path();
+
 // Reads the summary; InputError if a present key has an unusable type.
 GgufSummary summarize(const GgufFile& file);
 

@@ -155,14 +155,7 @@ std::string q5_block(bool with_min, float d, float m, const uint8_t* q /*32 valu
   return b;
 }
 
-std::string model_path() {
-  std::string dir;
-  if (const char* c = std::getenv("SINKLAB_CACHE"); c && *c) dir = c;
-  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/sinklab";
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/sinklab";
-  std::string p = dir + "/models/SmolLM2-135M-Instruct.gguf";
-  return fs::exists(p) ? p : std::string();
-}
+std::string model_path() { return test_model_path(); }
 
 const nlohmann::json& golden() {
   static nlohmann::json g = nlohmann::json::parse(read_file(std::string(SINKLAB_TEST_DATA) + "/gguf_golden.json"));
@@ -694,4 +687,20 @@ TEST(GgufBad, OddNamesArePrintedSafely) {
   EXPECT_NE(text.find("w\\xfe\\x0ax"), std::string::npos) << text;
   EXPECT_NE(text.find("two\\x0alines\\xc3"), std::string::npos) << text;
   EXPECT_NO_THROW(summary_to_json(summarize(f), true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+TEST(Gguf, CacheDirectoryFollowsEnvironment) {
+  const char* old = std::getenv("SINKLAB_CACHE");
+  std::string saved = old ? old : "";
+  fs::path dir = fs::temp_directory_path() / "sinklab_gguf_cache_test";
+  fs::create_directories(dir / "models");
+  setenv("SINKLAB_CACHE", dir.c_str(), 1);
+  EXPECT_EQ(sinklab_cache_dir(), dir.string());
+  EXPECT_EQ(test_model_path(), "");
+  fs::copy_file(std::string(SINKLAB_TEST_DATA) + "/gguf/ok_v3.gguf", dir / "models/SmolLM2-135M-Instruct.gguf",
+                fs::copy_options::overwrite_existing);
+  EXPECT_EQ(test_model_path(), (dir / "models/SmolLM2-135M-Instruct.gguf").string());
+  if (old) setenv("SINKLAB_CACHE", saved.c_str(), 1);
+  else unsetenv("SINKLAB_CACHE");
+  fs::remove_all(dir);
 }
