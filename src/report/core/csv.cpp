@@ -29,7 +29,8 @@ CsvCell::CsvCell(unsigned long long v) : text(std::to_string(v)) {}
 std::string csv_quote(const std::string& field) {
   bool need = field.find_first_of(",\"\r\n") != std::string::npos ||
               (!field.empty() && (field.front() == ' ' || field.back() == ' ' ||
-                                  field.front() == '\t' || field.back() == '\t'));
+                                  field.front() == '\t' || field.back() == '\t')) ||
+              field.compare(0, 3, "\xEF\xBB\xBF") == 0;  // would be taken for a byte-order mark
   if (!need) return field;
   std::string out = "\"";
   for (char c : field) {
@@ -56,6 +57,12 @@ CsvWriter& CsvWriter::add_row(const std::vector<CsvCell>& cells) {
   require(cells.size() == header_.size(),
           "CSV writer: row " + std::to_string(rows_ + 1) + " has " + std::to_string(cells.size()) +
               " cells, header has " + std::to_string(header_.size()));
+  // A lone empty field is quoted: a blank line would read back as no row at all.
+  if (cells.size() == 1 && cells[0].text.empty()) {
+    text_ += "\"\"\n";
+    ++rows_;
+    return *this;
+  }
   for (std::size_t i = 0; i < cells.size(); ++i) {
     if (i) text_ += ',';
     text_ += csv_quote(cells[i].text);

@@ -569,6 +569,12 @@ TEST(Csv, RoundTripNumbersAndStrings) {
   EXPECT_THROW(c.index("nope"), InputError);
   EXPECT_THROW(w.add_row({1.0, 2.0}), InputError);
 
+  // One column with an empty cell, and a cell that starts like a byte-order mark.
+  CsvWriter one({"only"});
+  one.add_row({""}).add_row({"\xEF\xBB\xBFx"}).add_row({""});
+  auto o = parse_csv(one.str(), "one");
+  EXPECT_EQ(o.strings("only"), (std::vector<std::string>{"", "\xEF\xBB\xBFx", ""}));
+
   write_csv_columns(d / "cols.csv", {"x", "y"}, {{1, 2, 3}, {4, 5, 6}});
   auto cc = read_csv(d / "cols.csv");
   EXPECT_EQ(cc.numbers("y"), (std::vector<double>{4, 5, 6}));
