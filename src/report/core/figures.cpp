@@ -570,6 +570,9 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
   for (const auto& h : p.hlines) require(std::isfinite(h.at), what + ": horizontal line at a non-finite y");
 
   s += "unset logscale\nunset arrow\nunset label\nunset object\nset autoscale\n";
+  // Autoscaled linear axes hug the data with a small margin (instead of jumping
+  // to the next tic), so a curve at the edge of the range stays off the border.
+  s += "set autoscale xfix\nset autoscale yfix\nset offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n";
   s += "set xtics autofreq\nset ytics autofreq\nset format x '% h'\nset format y '% h'\n";
   s += "set mxtics default\nset mytics default\n";
   s += p.title.empty() ? "unset title\n" : "set title " + q(p.title) + "\n";
@@ -1322,9 +1325,9 @@ Rendered render(const VectorField& fig, const std::string& png_path, const Rende
     if (!(hi > lo)) lo -= 0.5, hi += 0.5;
     s += fmt::format("set cbrange [{}:{}]\nset cbtics out nomirror scale 0.5\n", num(lo), num(hi));
     s += "set colorbox vertical\nset cblabel " + q(fig.speed_label) + " offset 0.5, 0\n";
-    double head = std::clamp(len_px * 0.3, 4.0, 12.0);
-    clauses.push_back(fmt::format("{} using 1:2:3:4:5 with vectors head size screen {},25 filled lw 1.1 lc palette notitle",
-                                  b, num(head / cv.width)));
+    double head = std::clamp(len_px * 0.32, 2.5, 10.0);
+    clauses.push_back(fmt::format("{} using 1:2:3:4:5 with vectors head size screen {},25 filled lw {} lc palette notitle",
+                                  b, num(head / cv.width), len_px < 14 ? "0.8" : "1.1"));
   } else {
     s += "unset colorbox\n";
   }
