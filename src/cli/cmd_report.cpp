@@ -116,6 +116,24 @@ void run_demo(const std::string& out, bool svg) {
     rp::render(p, path("gap_fit.png"), ro);
     figs.emplace_back("gap_fit.png", "Measured sink logit gap (points) with the fitted growth law (dashed).");
   }
+  // 2b. Two y axes: the gap rises (left) while the BOS value norm falls (right).
+  {
+    rp::LinePlot p;
+    p.title = "Mutual reinforcement: sink logit gap and BOS value norm";
+    p.xlabel = "training step";
+    p.ylabel = "BOS logit gap";
+    p.y2label = "|v_BOS| (log scale)";
+    p.log_x = true;
+    p.log_y2 = true;
+    p.legend = rp::Legend::Below;
+    auto gap = rp::Series::line("logit gap (left axis)", adam.step, adam.gap, 0);
+    auto vn = rp::Series::line("BOS value norm (right axis)", adam.step, adam.vnorm, 1);
+    vn.y2 = true;
+    p.series = {gap, vn};
+    p.vlines = {{200, "sink forms"}};
+    rp::render(p, path("reinforcement.png"), ro);
+    figs.emplace_back("reinforcement.png", "Two y axes: the gap (left) keeps rising as the value norm (right, log) falls.");
+  }
   // 3. Small multiples: compare the mitigations.
   {
     rp::SmallMultiples sm;

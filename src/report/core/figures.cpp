@@ -260,13 +260,15 @@ std::string common_style(const Canvas& c) {
 }
 
 std::string legend_cmd(Legend l) {
+  // Inside the plot the key is opaque (it hides the grid and data under it);
+  // outside it must not be, or it blanks the axis label next to it.
   switch (l) {
-    case Legend::TopRight: return "set key inside top right\n";
-    case Legend::TopLeft: return "set key inside top left\n";
-    case Legend::BottomRight: return "set key inside bottom right\n";
-    case Legend::BottomLeft: return "set key inside bottom left\n";
-    case Legend::OutsideRight: return "set key outside right top vertical\n";
-    case Legend::Below: return "set key below center horizontal\n";
+    case Legend::TopRight: return "set key inside top right opaque height 0\n";
+    case Legend::TopLeft: return "set key inside top left opaque height 0\n";
+    case Legend::BottomRight: return "set key inside bottom right opaque height 0\n";
+    case Legend::BottomLeft: return "set key inside bottom left opaque height 0\n";
+    case Legend::OutsideRight: return "set key outside right top vertical noopaque height 0\n";
+    case Legend::Below: return "set key below center horizontal noopaque height 1\n";
     case Legend::None: return "unset key\n";
   }
   return "";
@@ -546,8 +548,12 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
   Range y_override = po.y_override;
   std::string s;
   // Validate and measure.
-  Extent ex, ey;
+  Extent ex, ey, ey2;
+  bool has_y2 = false;
   for (const auto& se : p.series) {
+    has_y2 |= se.y2;
+    bool lg = se.y2 ? p.log_y2 : p.log_y;
+    Extent& ey_ = se.y2 ? ey2 : ey;
     std::string sn = what + ": series '" + se.name + "'";
     require(se.x.size() == se.y.size(), fmt::format("{}: x has {} values, y has {}", sn, se.x.size(), se.y.size()));
     require(se.y_lo.size() == se.y_hi.size() && (se.y_lo.empty() || se.y_lo.size() == se.y.size()),
@@ -556,13 +562,13 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
     require(std::isfinite(se.width) && se.width > 0 && se.width < 50, sn + ": line width must be in (0, 50)");
     for (std::size_t i = 0; i < se.x.size(); ++i) {
       if (!std::isfinite(se.x[i]) || (p.log_x && se.x[i] <= 0)) continue;
-      if (std::isfinite(se.y[i]) && !(p.log_y && se.y[i] <= 0)) {
+      if (std::isfinite(se.y[i]) && !(lg && se.y[i] <= 0)) {
         ex.add(se.x[i], p.log_x);
-        ey.add(se.y[i], p.log_y);
+        ey_.add(se.y[i], lg);
       }
       if (!se.y_lo.empty()) {
-        ey.add(se.y_lo[i], p.log_y);
-        ey.add(se.y_hi[i], p.log_y);
+        ey_.add(se.y_lo[i], lg);
+        ey_.add(se.y_hi[i], lg);
       }
     }
   }
@@ -572,7 +578,8 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
   s += "unset logscale\nunset arrow\nunset label\nunset object\nset autoscale\n";
   // Autoscaled linear axes hug the data with a small margin (instead of jumping
   // to the next tic), so a curve at the edge of the range stays off the border.
-  s += "set autoscale xfix\nset autoscale yfix\nset offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n";
+  s += "set autoscale xfix\nset autoscale yfix\nset autoscale y2fix\n"
+       "set offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n";
   s += "set xtics autofreq\nset ytics autofreq\nset format x '% h'\nset format y '% h'\n";
   s += "set mxtics default\nset mytics default\n";
   s += p.title.empty() ? "unset title\n" : "set title " + q(p.title) + "\n";
@@ -598,6 +605,22 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
     s += log_tics("y", yr.lo, yr.hi);
   }
   s += range_cmd("x", xr) + range_cmd("y", yr);
+  if (has_y2) {
+    Range y2r = p.y2_range;
+    s += fmt::format("set border 11 lw 1.0 lc rgb '#4D4D4D'\nset ytics nomirror\n"
+                     "set y2tics autofreq nomirror out scale 0.6 textcolor rgb '{}'\nset my2tics default\n"
+                     "set format y2 '% h'\nset y2label {} textcolor rgb '{}'\n",
+                     kTextColor, q(po.ylabel ? p.y2label : ""), kTextColor);
+    if (p.log_y2) {
+      s += "set logscale y2 10\n";
+      y2r = log_range(y2r, ey2);
+      s += log_tics("y2", y2r.lo, y2r.hi);
+    }
+    if (ey2.empty() && y2r.is_auto()) y2r = Range{0, 1};
+    s += range_cmd("y2", y2r);
+  } else {
+    s += "set border 3 lw 1.0 lc rgb '#4D4D4D'\nunset y2tics\nunset my2tics\nunset y2label\n";
+  }
 
   // Reference lines.
   int ln = 1;
@@ -627,12 +650,13 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
   int auto_color = 0;
   for (const auto& se : p.series) {
     int color = se.color >= 0 ? se.color : auto_color++;
+    bool lg = se.y2 ? p.log_y2 : p.log_y;
     std::string d;
     bool any = false;
     bool gap = false;
     for (std::size_t i = 0; i < se.x.size(); ++i) {
       bool ok = std::isfinite(se.x[i]) && std::isfinite(se.y[i]) && !(p.log_x && se.x[i] <= 0) &&
-                !(p.log_y && se.y[i] <= 0);
+                !(lg && se.y[i] <= 0);
       if (!ok) {
         if (any && !gap) d += "\n";
         gap = true;
@@ -643,7 +667,7 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
       d += num(se.x[i]) + " " + num(se.y[i]);
       if (!se.y_lo.empty()) {
         double lo = se.y_lo[i], hi = se.y_hi[i];
-        if (p.log_y) {
+        if (lg) {
           if (!(lo > 0)) lo = se.y[i];
           if (!(hi > 0)) hi = se.y[i];
         }
@@ -658,22 +682,24 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
       continue;
     }
     std::string b = sc.block(d);
+    const char* axes = se.y2 ? " axes x1y2" : "";
     if (!se.y_lo.empty())
-      bands.push_back(fmt::format("{} using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc {} notitle",
-                                  b, rgb(color)));
+      bands.push_back(fmt::format("{} using 1:3:4{} with filledcurves fs transparent solid 0.18 noborder lc {} notitle",
+                                  b, axes, rgb(color)));
+    b += " using 1:2" + std::string(axes);
     switch (se.style) {
       case SeriesStyle::Line:
-        lines.push_back(fmt::format("{} using 1:2 with lines lw {} lc {} {}", b, se.width, rgb(color), title));
+        lines.push_back(fmt::format("{} with lines lw {} lc {} {}", b, se.width, rgb(color), title));
         break;
       case SeriesStyle::LinePoints:
-        lines.push_back(fmt::format("{} using 1:2 with linespoints lw {} pt 7 ps 0.6 lc {} {}", b, se.width,
+        lines.push_back(fmt::format("{} with linespoints lw {} pt 7 ps 0.6 lc {} {}", b, se.width,
                                     rgb(color), title));
         break;
       case SeriesStyle::Points:
-        lines.push_back(fmt::format("{} using 1:2 with points pt 7 ps 0.7 lc {} {}", b, rgb(color), title));
+        lines.push_back(fmt::format("{} with points pt 7 ps 0.7 lc {} {}", b, rgb(color), title));
         break;
       case SeriesStyle::Fitted:
-        lines.push_back(fmt::format("{} using 1:2 with lines lw {} dt (9,6) lc {} {}", b, se.width, rgb(color),
+        lines.push_back(fmt::format("{} with lines lw {} dt (9,6) lc {} {}", b, se.width, rgb(color),
                                     title));
         break;
     }

@@ -73,6 +73,7 @@ struct Series {
   SeriesStyle style = SeriesStyle::Line;
   int color = -1;     // palette index; -1 = next in order
   double width = 2.0; // line width
+  bool y2 = false;    // plot against the right-hand y axis (LinePlot::y2label etc.)
 
   // Shorthands (the struct stays an aggregate).
   static Series line(std::string name, std::vector<double> x, std::vector<double> y, int color = -1) {
@@ -109,6 +110,11 @@ struct LinePlot {
   std::vector<Series> series;
   bool log_x = false, log_y = false;  // non-positive values are dropped on a log axis
   Range x_range, y_range;
+  // Right-hand axis, drawn when some series has y2 = true (e.g. the sink logit gap
+  // rising on the left axis while the BOS value norm falls on the right).
+  std::string y2label;
+  bool log_y2 = false;
+  Range y2_range;
   Legend legend = Legend::TopRight;
   std::vector<RefLine> vlines;  // vertical dotted lines at x = at
   std::vector<RefLine> hlines;  // horizontal dotted lines at y = at

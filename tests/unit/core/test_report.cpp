@@ -132,6 +132,28 @@ TEST(Figures, LinePlotRendersPngOfRequestedSize) {
   expect_no_temp_files(d.path / "sub/dir");
 }
 
+TEST(Figures, LinePlotWithSecondAxis) {
+  REQUIRE_GNUPLOT();
+  TmpDir d;
+  auto p = sample_lineplot();
+  p.log_x = true;
+  auto right = Series::line("value norm", {1, 10, 100, 1000}, {3, 1, 0.1, 0.01});
+  right.y2 = true;
+  p.series.push_back(right);
+  p.y2label = "|v| (log)";
+  p.log_y2 = true;
+  p.legend = Legend::Below;
+  RenderOptions o;
+  o.keep_script = true;
+  render(p, d / "y2.png", o);
+  expect_png(d / "y2.png", 800, 520);
+  // keep_script leaves the self-contained gnuplot script beside the figure.
+  std::string gp = read_file(d / "y2.png.gp");
+  EXPECT_NE(gp.find("axes x1y2"), std::string::npos);
+  EXPECT_NE(gp.find("set logscale y2"), std::string::npos);
+  EXPECT_NE(gp.find("$d0 << EOD"), std::string::npos);
+}
+
 TEST(Figures, LinePlotWithNoFiniteDataStillRenders) {
   REQUIRE_GNUPLOT();
   TmpDir d;
