@@ -1,0 +1,41 @@
+// sinklab reproduce: the paper's toy experiments end to end, judged as claims.
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "report/reproduce.h"
+
+namespace sinklab::cli {
+namespace {
+
+Registrar reg(40, [](CLI::App& app) {
+  auto o = std::make_shared<ReproduceOptions>();
+  auto quick = std::make_shared<bool>(false), paper = std::make_shared<bool>(false),
+       fresh = std::make_shared<bool>(false), noprog = std::make_shared<bool>(false);
+  auto* c = app.add_subcommand("reproduce",
+                               "Train, analyse and judge the paper's toy experiments; writes report.html and claims.json");
+  auto* q = c->add_flag("--quick", *quick, "CPU scale (default): d=64, T=64, batch 64, 3000 steps");
+  c->add_flag("--paper", *paper, "the paper's configuration: d=256, T=256, batch 512, 10k steps (GPU recommended)")
+      ->excludes(q);
+  c->add_option("--out", o->out, "output directory")->capture_default_str();
+  c->add_option("--source", o->source, "bigram source (synthetic, counts:FILE.json, text:FILE)")->capture_default_str();
+  c->add_option("--set", o->sets, "override a key in every run (e.g. train.steps=500, train.device=cuda)");
+  c->add_flag("--fresh", *fresh, "retrain runs already present in OUT/runs");
+  c->add_flag("--no-progress", *noprog, "no progress bars");
+  c->callback([=]() {
+    o->scale = *paper ? "paper" : "quick";
+    o->resume = !*fresh;
+    o->progress = !*noprog;
+    auto r = reproduce(*o);
+    auto s = report::summarize(r.claims);
+    fmt::print("{:<4} {:<8} {}\n", "id", "verdict", "measured / note");
+    for (auto& cl : r.claims) fmt::print("{:<4} {:<8} {}\n", cl.id, report::verdict_name(cl.verdict), cl.note);
+    fmt::print("claims: {} pass, {} fail, {} not run\nreport: {}\nclaims: {}\n", s.pass, s.fail, s.not_run,
+               r.report_path, r.claims_path);
+  });
+});
+
+}  // namespace
+}  // namespace sinklab::cli
