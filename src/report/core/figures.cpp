@@ -479,7 +479,8 @@ Rendered render_script(const Script& sc, const std::string& body, const Canvas& 
   if (opts.keep_script) write_file_atomic(png_path + ".gp", script);
 
   std::string prog = gnuplot_program();
-  RunResult r = run_program(prog, {script_path}, dir.path + "/gnuplot.log", 300.0);
+  // -d: ignore the user's and the system's init files, so figures look the same everywhere.
+  RunResult r = run_program(prog, {"-d", script_path}, dir.path + "/gnuplot.log", 300.0);
   if (!r.started) {
     cleanup();
     throw PlotError(missing_gnuplot_hint(prog, r.spawn_errno));

@@ -1,10 +1,12 @@
 // Figures for sinklab reports, drawn by gnuplot (pngcairo / svg terminals).
 //
-// Plain C++ value types describe a figure; render() writes the data to temp
-// files, writes a gnuplot script, runs gnuplot (SINKLAB_GNUPLOT if set, else
-// `gnuplot` on PATH), checks its exit status and renames the result into place
-// (atomic: a reader never sees a half-written PNG). Failures throw PlotError
-// (an InputError: the CLI prints one line and exits 2) with gnuplot's message.
+// Plain C++ value types describe a figure; render() writes one temporary,
+// self-contained gnuplot script (the data as datablocks, `$d0 << EOD`, then the
+// drawing commands), runs it with gnuplot -d (SINKLAB_GNUPLOT if set, else
+// `gnuplot` on PATH; init files ignored) via posix_spawn, checks its exit status
+// and renames the result into place (atomic: a reader never sees a half-written
+// PNG). Failures throw PlotError (an InputError: the CLI prints one line and
+// exits 2) with gnuplot's message. RenderOptions::keep_script keeps the script.
 //
 // All text (titles, labels, legend entries, token strings) is shown literally:
 // UTF-8 is fine, and no character is special (gnuplot's enhanced-text markup is
