@@ -11,6 +11,7 @@ Writes a small JSON with
   model:     metadata facts and, for several tensors of the test model, the shape,
              type, first values, float64 sum / sum of squares / min / max and values
              at evenly spaced indices, all computed from gguf-py's dequantisation;
+             for every tensor, the float64 sum and sum of squares;
   synthetic: for every block type gguf-py can dequantise, a few random blocks (hex)
              and their dequantised values, so C++ checks each kernel bit for bit.
 """
@@ -95,7 +96,12 @@ def model_part(path):
             "min": float(x.min()),
             "max": float(x.max()),
         }
-    return {"meta": meta, "tensors": tensors}
+    # Every tensor: float64 sum and sum of squares of its dequantised values.
+    sums = {}
+    for t in r.tensors:
+        x = dequantize(t.data, t.tensor_type).astype(np.float32).ravel().astype(np.float64)
+        sums[t.name] = [float(x.sum()), float((x * x).sum())]
+    return {"meta": meta, "tensors": tensors, "sums": sums}
 
 
 # f16 scale fields per block type (byte offsets), patched to sane values.

@@ -536,15 +536,29 @@ TEST(GgufModel, DequantMatchesGgufPy) {
   }
 }
 
-TEST(GgufModel, EveryTensorDequantisesFinite) {
+// Every tensor of the model: finite, and its float64 sum / sum of squares agree with
+// gguf-py's dequantisation of the same tensor.
+TEST(GgufModel, EveryTensorMatchesGgufPySums) {
   SKIP_WITHOUT_MODEL(path);
   GgufFile f(path);
+  const auto& sums = golden().at("model").at("sums");
+  ASSERT_EQ(sums.size(), f.tensors().size());
   std::vector<float> buf;
   for (const auto& t : f.tensors()) {
     ASSERT_TRUE(dequant_supported(t.type)) << t.name;
     buf.resize(t.n_elements);
     dequantize_into(f, t, buf.data());
-    for (float v : buf) ASSERT_TRUE(std::isfinite(v)) << t.name;
+    double sum = 0, sumsq = 0;
+    for (float v : buf) {
+      ASSERT_TRUE(std::isfinite(v)) << t.name;
+      sum += v;
+      sumsq += double(v) * v;
+    }
+    const auto& g = sums.at(t.name);
+    const double gsum = g[0].get<double>(), gsq = g[1].get<double>();
+    // float64 accumulation of identical float32 values: only summation order differs.
+    EXPECT_NEAR(sum, gsum, 1e-9 * std::max(1.0, std::sqrt(gsq * double(t.n_elements)))) << t.name;
+    EXPECT_NEAR(sumsq, gsq, 1e-9 * std::max(1.0, gsq)) << t.name;
   }
 }
 
