@@ -11,7 +11,11 @@
 // out, the text round-trips:
 //   BPE: decode(encode(text)) == text with invalid UTF-8 replaced by U+FFFD;
 //   SentencePiece (add_space_prefix off): decode(encode(text)) == text.
-// Build and run: see docs/fuzzing.md (target fuzz_tokenizer).
+// Build and run (no seed corpus needed; inputs are built from scratch):
+//   cmake --preset fuzz && cmake --build --preset fuzz -j1 --target fuzz_tokenizer
+//   mkdir -p build-fuzz/tokenizer-corpus
+//   build-fuzz/fuzz/fuzz_tokenizer build-fuzz/tokenizer-corpus -max_len=4096 \
+//       -rss_limit_mb=2048 -timeout=20 -max_total_time=600 -artifact_prefix=build-fuzz/
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

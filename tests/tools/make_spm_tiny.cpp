@@ -1,9 +1,15 @@
 // Generates tests/data/tokenizer/spm_tiny.json: a tiny SentencePiece BPE model
 // trained with Debian's libsentencepiece, its vocabulary (pieces, scores, types)
 // and the ids SentencePiece gives for a few test strings. Not built by CMake; run:
-//   python3 -c 'import json,itertools; ...'   # corpus.txt: first 150 prose docs, one line per paragraph
-//   g++ -O1 -std=c++17 tests/tools/make_spm_tiny.cpp -o /tmp/make_spm_tiny -lsentencepiece -lsentencepiece_train
-//   (cd DIR_WITH_corpus.txt && /tmp/make_spm_tiny)  # writes spm_tiny.json there
+//   mkdir -p /tmp/spm && cd /tmp/spm
+//   /usr/bin/python3 -c 'import json; out = open("corpus.txt", "w")
+//   for k, line in enumerate(open("SHARED/data/domains/prose_wikipedia.jsonl")):
+//       if k == 150: break
+//       for par in json.loads(line)["text"].split("\n"):
+//           if par.strip(): out.write(par[:2000] + "\n")'
+//   g++ -O1 -std=c++17 REPO/tests/tools/make_spm_tiny.cpp -o make_spm_tiny -lsentencepiece -lsentencepiece_train
+//   ./make_spm_tiny            # writes spm_tiny.json here
+// then tests/tools/spm_llamacpp_reference.py adds llama.cpp's ids to it.
 // test_tokenizer.cpp checks that sinklab's SentencePiece-style tokenizer gives the
 // same ids (the user-defined-symbol case differs by design: llama.cpp prepends a
 // space after a special token, SentencePiece does not).
