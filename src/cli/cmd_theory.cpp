@@ -1,6 +1,7 @@
 // sinklab theory [run] | fit | rates: the reduced model of mutual reinforcement
 // (src/analysis/core/theory.h, docs/theory.md). Thin: parses flags, calls the core.
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <limits>
@@ -159,7 +160,7 @@ Registrar reg(70, [](CLI::App& app) {
   auto* fit = th->add_subcommand("fit", "fit log / power / linear growth laws to CSV columns (e.g. a training run)");
   struct FitArgs {
     std::string csv, x = "step", out;
-    std::vector<std::string> y;
+    std::vector<std::string> y, where;
     double from = -std::numeric_limits<double>::infinity();
     double to = std::numeric_limits<double>::infinity();
   };
@@ -169,10 +170,22 @@ Registrar reg(70, [](CLI::App& app) {
   fit->add_option("--y", fa->y, "y column(s) to fit (repeat or comma-separate)")->required()->delimiter(',');
   fit->add_option("--from", fa->from, "use rows with x >= FROM (the late phase); x > 0 always");
   fit->add_option("--to", fa->to, "use rows with x <= TO");
+  fit->add_option("--where", fa->where, "keep rows with COL=VALUE (repeatable), e.g. --where layer=0 --where head=0");
   fit->add_option("--out", fa->out, "also write the fits (with the theory's predictions) as JSON here (atomic)");
   add_run_options(fit, *fit_st, false);  // the theory's predicted rates are reported beside the fits
   fit->callback([fa, fit_st, fit]() {
-    auto S = theory::fit_csv_columns(fa->csv, fa->x, fa->y, fa->from, fa->to);
+    std::vector<std::pair<std::string, double>> where;
+    for (const auto& w : fa->where) {
+      const auto eq = w.find('=');
+      require(eq != std::string::npos && eq > 0, "theory fit: --where wants COL=VALUE, got '" + w + "'");
+      const std::string val = w.substr(eq + 1);
+      char* end = nullptr;
+      const double v = std::strtod(val.c_str(), &end);
+      require(!val.empty() && end && *end == '\0' && std::isfinite(v),
+              "theory fit: --where value must be a finite number, got '" + w + "'");
+      where.emplace_back(w.substr(0, eq), v);
+    }
+    auto S = theory::fit_csv_columns(fa->csv, fa->x, fa->y, fa->from, fa->to, where);
     const TheoryConfig cfg = resolve(*fit_st, fit);
     S["theory"] = theory::predicted_rates_json(cfg);
     for (auto& [col, f] : S["fits"].items()) {

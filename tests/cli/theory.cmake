@@ -34,3 +34,8 @@ sinklab_cli_test(theory_fit_missing_x 2 "no column 'iter'" theory fit --csv @TES
 sinklab_cli_test(theory_fit_nonfinite 2 "column 'bos_logit_gap' has a non-finite or empty value at step = 300" theory fit --csv @TESTDATA@/theory/nonfinite.csv --y bos_logit_gap)
 sinklab_cli_test(theory_fit_too_few 2 "a fit needs at least 3" theory fit --csv @TESTDATA@/theory/growth.csv --y loss --from 4950)
 sinklab_cli_test(theory_fit_no_y 2 "--y is required" theory fit --csv @TESTDATA@/theory/growth.csv)
+# A per-head table (like runs/<name>/analysis/heads.csv): select one head with --where.
+sinklab_cli_test(theory_fit_where 0 "gap_mean: better = log" theory fit --csv @TESTDATA@/theory/heads.csv --y gap_mean,v_bos_norm --where layer=1 --where head=0 --from 500)
+sinklab_cli_test(theory_fit_duplicate_steps 2 "appears in two rows .*--where" theory fit --csv @TESTDATA@/theory/heads.csv --y gap_mean)
+sinklab_cli_test(theory_fit_bad_where 2 "--where wants COL=VALUE" theory fit --csv @TESTDATA@/theory/heads.csv --y gap_mean --where layer)
+sinklab_cli_test(theory_fit_where_unknown_col 2 "no column 'lyr'" theory fit --csv @TESTDATA@/theory/heads.csv --y gap_mean --where lyr=0)

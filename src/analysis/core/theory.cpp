@@ -1130,7 +1130,7 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
 json growth_fit_json(const GrowthFit& g) { return growth_json(g); }
 
 json fit_csv_columns(const std::string& path, const std::string& x_col, const std::vector<std::string>& y_cols,
-                     double from, double to) {
+                     double from, double to, const std::vector<std::pair<std::string, double>>& where) {
   require(!y_cols.empty(), "theory fit: give at least one --y column");
   require(!std::isnan(from) && !std::isnan(to) && from <= to,
           fmt::format("theory fit: --from ({}) must be <= --to ({})", from, to));
@@ -1145,12 +1145,25 @@ json fit_csv_columns(const std::string& path, const std::string& x_col, const st
     return c;
   };
   const int xc = col(x_col);
+  std::vector<std::pair<int, double>> filt;
+  json wj = json::object();
+  for (const auto& [name, v] : where) {
+    filt.emplace_back(col(name), v);
+    wj[name] = v;
+  }
+  auto keep = [&](const std::vector<double>& row) {
+    for (const auto& [c, v] : filt)
+      if (!(row[c] == v)) return false;
+    return true;
+  };
   json out{{"csv", path}, {"x", x_col}, {"from", from}, {"to", std::isfinite(to) ? json(to) : json(nullptr)}};
+  if (!filt.empty()) out["where"] = wj;
   json fits = json::object();
   for (const auto& y : y_cols) {
     const int yc = col(y);
     std::vector<double> xs, ys;
     for (size_t r = 0; r < t.rows.size(); ++r) {
+      if (!keep(t.rows[r])) continue;
       const double x = t.rows[r][xc], v = t.rows[r][yc];
       if (!std::isfinite(x))
         fail(fmt::format("'{}': column '{}' has a non-finite or empty value in data row {}", path, x_col, r + 1));
@@ -1161,11 +1174,18 @@ json fit_csv_columns(const std::string& path, const std::string& x_col, const st
       ys.push_back(v);
     }
     if (xs.size() < 3)
-      fail(fmt::format("'{}': only {} rows with {} in [{}, {}] and > 0; a fit needs at least 3", path, xs.size(),
-                       x_col, from, to));
+      fail(fmt::format("'{}': only {} rows with {} in [{}, {}] and > 0{}; a fit needs at least 3", path, xs.size(),
+                       x_col, from, to, filt.empty() ? "" : " (after --where)"));
+    std::vector<double> sorted = xs;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 1; i < sorted.size(); ++i)
+      if (sorted[i] == sorted[i - 1])
+        fail(fmt::format("'{}': {} = {} appears in two rows (several layers/heads?); select one with --where "
+                         "COL=VALUE, e.g. --where layer=0 --where head=0",
+                         path, x_col, sorted[i]));
     const auto g = fit_growth_law(xs, ys);
     json j = growth_json(g);
-    j["window"] = {xs.front(), xs.back()};
+    j["window"] = {sorted.front(), sorted.back()};
     fits[y] = j;
   }
   out["fits"] = fits;

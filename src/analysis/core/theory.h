@@ -226,8 +226,11 @@ nlohmann::json predicted_rates_json(const TheoryConfig& cfg);
 // step, bos_logit_gap, bos_value_norm) over rows with from <= x <= to (and x > 0).
 // InputError (one line, naming the file) for a missing column, non-finite values
 // in the window, or fewer than 3 rows in it. Returns {csv, x, from, to, fits: {col: ...}}.
+// `where` keeps only rows whose named columns equal the given values (e.g.
+// {{"layer", 0}, {"head", 0}} for one head of runs/<name>/analysis/heads.csv).
 nlohmann::json fit_csv_columns(const std::string& path, const std::string& x_col,
-                               const std::vector<std::string>& y_cols, double from, double to);
+                               const std::vector<std::string>& y_cols, double from, double to,
+                               const std::vector<std::pair<std::string, double>>& where = {});
 // One growth fit as JSON: {log: {...}, power: {...}, linear: {...}, better, n_points}.
 nlohmann::json growth_fit_json(const GrowthFit& g);
 
