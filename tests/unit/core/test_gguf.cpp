@@ -439,7 +439,7 @@ TEST(Dequant, MatchesGgufPyOnRandomBlocks) {
 
 TEST(Dequant, ThreadedEqualsSerialAndRowsMatch) {
   // A Q4_1 tensor large enough to be split over threads.
-  const size_t rows = 96, cols = 4096, n = rows * cols;
+  const size_t rows = 1040, cols = 4096, n = rows * cols;  // over the parallel threshold
   std::string data;
   std::mt19937 rng(11);
   for (size_t b = 0; b < n / 32; ++b) {
