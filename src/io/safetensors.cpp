@@ -322,6 +322,18 @@ void SafetensorsFile::Impl::parse() {
     while (p < he && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
     if (p == he || *p != '{') fail(file + ": header is not a JSON object (not a safetensors file?)");
   }
+  // nlohmann-json stops at a NUL byte as if the input ended there, which would let
+  // the bytes after it pass unchecked (found by fuzzing). A NUL is never part of JSON
+  // text; trailing NUL padding (written by some third-party tools, rejected by the
+  // reference library) is tolerated, anything after a NUL that is not NUL is not.
+  if (const void* nul = std::memchr(hb, 0, n)) {
+    const char* z = static_cast<const char*>(nul);
+    for (const char* q = z; q < he; ++q)
+      if (*q != 0)
+        fail(fmt::format("{}: header holds a NUL byte at offset {} followed by more text (not valid JSON)", file,
+                         8 + (z - hb)));
+    he = z;
+  }
   nlohmann::json root;
   try {
     root = parse_header_json(hb, he);

@@ -22,7 +22,9 @@ foreach(pair
     "duplicate|duplicate key 'w'"
     "negative-dim|negative dimension -2"
     "shape-overflow|shape has too many elements"
-    "metadata|__metadata__ value of 'step' is not a string")
+    "metadata|__metadata__ value of 'step' is not a string"
+    "deep-nesting|header JSON is nested too deeply"
+    "nul-in-header|header holds a NUL byte")
   string(REPLACE "|" ";" kv "${pair}")
   list(GET kv 0 bad)
   list(GET kv 1 msg)

@@ -286,6 +286,8 @@ def cmd_bad(outdir):
         "negative-dim": hdr({"w": w((0, 24), shape=(-2, -3))}, bytes(24)),
         "shape-overflow": hdr({"w": w((0, 0), shape=(1 << 62, 1 << 62))}),
         "metadata": hdr({"__metadata__": {"step": 10}, "w": w((0, 24))}, bytes(24)),
+        "deep-nesting": hdr('{"w": ' + "[" * 100 + "]" * 100 + "}"),
+        "nul-in-header": hdr(json.dumps({"w": w((0, 24))}) + "\0 , \"x\": 1}", bytes(24)),
     }
     for name, data in files.items():
         with open(os.path.join(outdir, "bad-%s.safetensors" % name), "wb") as f:
