@@ -40,10 +40,11 @@ LossMetrics measure_loss(const Transformer& model, const EvalBatch& eval, Hooks*
   return l;
 }
 
-ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double threshold) {
+ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double threshold, Hooks* hooks) {
   torch::NoGradGuard ng;
   const auto& s = model.spec();
-  Hooks h;
+  Hooks local;
+  Hooks& h = hooks ? *hooks : local;
   for (int l = 0; l < s.n_layers; ++l) {
     h.record(HookPoint::ResidPost, l);
     if (!s.layers[l].attn) continue;

@@ -46,7 +46,9 @@ struct ToyMetrics {
 };
 
 // threshold: a head is dormant for a role when its mean BOS mass there is >= threshold.
-ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double threshold = 0.5);
+// `hooks` (optional) may carry overrides (e.g. an imposed pattern); records are added to it.
+ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double threshold = 0.5,
+                       Hooks* hooks = nullptr);
 LossMetrics measure_loss(const Transformer& model, const EvalBatch& eval, Hooks* hooks = nullptr);
 
 // Interventions. Each adds overrides to `hooks` for one head at the query positions
