@@ -595,22 +595,29 @@ TEST(GgufBad, CommittedBadFilesGiveOneLineErrors) {
   EXPECT_NE(error_of([] { GgufFile::from_memory("", 0, "e"); }).find("empty file"), std::string::npos);
 }
 
-// Crash inputs found by the fuzzer (tests/data/gguf/crash-*): must throw InputError
-// or parse, never crash.
+// Inputs from the fuzzer (tests/data/gguf/crash-* for crashes found, fuzz-* for a
+// sample of its corpus): replayed through the fuzz target's steps; each must parse
+// or throw InputError, never crash (run under ASan in the fuzz build).
 TEST(GgufBad, FuzzRegressions) {
   const std::string dir = std::string(SINKLAB_TEST_DATA) + "/gguf";
+  int replayed = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().filename().string().rfind("crash-", 0) != 0) continue;
+    const std::string fname = e.path().filename().string();
+    if (fname.rfind("crash-", 0) != 0 && fname.rfind("fuzz-", 0) != 0) continue;
+    ++replayed;
     std::string bytes = read_file(e.path().string());
     try {
       GgufFile f = GgufFile::from_memory(bytes.data(), bytes.size(), e.path().string());
       std::vector<float> buf;
       for (const auto& t : f.tensors())
         if (dequant_supported(t.type)) buf.resize(t.n_elements), dequantize_into(f, t, buf.data());
-      (void)summarize(f);
+      GgufSummary sum = summarize(f);
+      (void)summary_to_text(sum, true);
+      (void)summary_to_json(sum, true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } catch (const InputError&) {
     }
   }
+  EXPECT_GE(replayed, 1);
 }
 
 TEST(GgufBad, EveryTruncationIsAnInputError) {
