@@ -16,7 +16,9 @@
 #include "io/error.h"
 #include "io/files.h"
 #include "report/core/figures.h"
+#include "report/core/html.h"
 #include "report/core/theory_figures.h"
+#include "report/core/theory_report.h"
 
 namespace sinklab::cli {
 namespace {
@@ -224,8 +226,58 @@ Registrar reg(70, [](CLI::App& app) {
     for (const auto& p : report::draw_theory_figures(*fig_holder)) std::cout << "wrote " << p << "\n";
   });
 
-  th->callback([st, th, fit, rates, figs]() {
-    if (fit->parsed() || rates->parsed() || figs->parsed()) return;
+  struct CompareArgs {
+    std::vector<std::string> runs;
+    std::string html, theory_out = "theory_out";
+    double lr = 1e-3, beta2 = 0.999;
+  };
+  auto ca = std::make_shared<CompareArgs>();
+  auto* cmp = th->add_subcommand(
+      "compare",
+      "fit the growth laws of gap_mean and v_bos_norm (layer 0, head 0) of training runs after the sink forms and "
+      "compare them with the theory's predictions; optionally write the report's theory section as HTML");
+  cmp->add_option("runs", ca->runs, "run directories (with analysis/heads.csv from `sinklab analyze`)")->required();
+  cmp->add_option("--adam-lr", ca->lr, "lr used when a run has no config.toml")->capture_default_str();
+  cmp->add_option("--adam-beta2", ca->beta2, "Adam beta2 used when a run has no config.toml")->capture_default_str();
+  cmp->add_option("--html", ca->html, "also write the theory section (reduced model, figures, tables) to this HTML file");
+  cmp->add_option("--theory-out", ca->theory_out, "with --html: where the reduced model's output and figures go")
+      ->capture_default_str();
+  cmp->callback([ca]() {
+    std::vector<std::pair<std::string, std::string>> runs;
+    std::string problems;
+    int compared = 0;
+    for (const auto& dir : ca->runs) {
+      const auto rc = report::compare_run_to_theory(dir, dir, ca->lr, ca->beta2);
+      runs.emplace_back(dir, dir);
+      if (!rc.ok) {
+        std::cout << dir << ": no comparison: " << rc.problem << "\n";
+        problems += (problems.empty() ? "" : "; ") + rc.problem;
+        continue;
+      }
+      ++compared;
+      std::cout << fmt::format("{}: optimiser {} lr {} beta2 {} (from {}); {}; window steps {}-{}\n", dir, rc.optimizer,
+                               rc.lr, rc.beta2, rc.settings_source, rc.window_note, rc.window_from, rc.window_to);
+      for (const auto& q : rc.fits) {
+        std::cout << fmt::format("  {} ({} points): log {:.4g} R^2 {:.4f} | linear {:.4g} R^2 {:.4f} | power {:.4g} R^2 "
+                                 "{:.4f} | exponential {:.4g} R^2 {:.4f}; better {} (of {} vs {})\n",
+                                 q.quantity, q.steps.size(), q.fit.log_law.slope, q.fit.log_law.r2,
+                                 q.fit.linear_law.slope, q.fit.linear_law.r2, q.fit.power_law.slope,
+                                 q.fit.power_law.ok ? q.fit.power_law.r2 : NAN, q.exp_law.slope,
+                                 q.exp_law.ok ? q.exp_law.r2 : NAN, q.better, q.law_a, q.law_b);
+        std::cout << "    theory: " << q.prediction << "\n    verdict: " << q.verdict << "\n";
+      }
+    }
+    require(compared > 0 || !ca->html.empty(), "theory compare: no run could be compared: " + problems);
+    if (!ca->html.empty()) {
+      report::HtmlReport html("sinklab theory compare");
+      report::add_theory_section(html, ca->theory_out, runs, ca->lr, ca->beta2);
+      html.write(ca->html);
+      std::cout << "wrote " << ca->html << "\n";
+    }
+  });
+
+  th->callback([st, th, fit, rates, figs, cmp]() {
+    if (fit->parsed() || rates->parsed() || figs->parsed() || cmp->parsed()) return;
     const TheoryConfig cfg = resolve(*st, th);
     const auto S = theory::run_theory(cfg, st->out);
     print_summary(S, st->out);

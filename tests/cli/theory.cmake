@@ -39,3 +39,6 @@ sinklab_cli_test(theory_fit_where 0 "gap_mean: better = log" theory fit --csv @T
 sinklab_cli_test(theory_fit_duplicate_steps 2 "appears in two rows .*--where" theory fit --csv @TESTDATA@/theory/heads.csv --y gap_mean)
 sinklab_cli_test(theory_fit_bad_where 2 "--where wants COL=VALUE" theory fit --csv @TESTDATA@/theory/heads.csv --y gap_mean --where layer)
 sinklab_cli_test(theory_fit_where_unknown_col 2 "no column 'lyr'" theory fit --csv @TESTDATA@/theory/heads.csv --y gap_mean --where lyr=0)
+sinklab_cli_test(theory_compare 0 "gap_mean \\(31 points\\).*better linear \\(of linear vs log\\)" theory compare @TESTDATA@/theory/run_adam)
+sinklab_cli_test(theory_compare_html 0 "wrote .*theory.html" theory compare @TESTDATA@/theory/run_adam --html @SCRATCH@/theory.html --theory-out @SCRATCH@/th)
+sinklab_cli_test(theory_compare_missing 2 "no run could be compared: .*heads.csv' does not exist" theory compare @SCRATCH@/nope)
