@@ -1,0 +1,47 @@
+// Pretrained LLMs on the one block family: a ModelSpec and weights read from a
+// model file. GGUF (llama architecture family) now; Hugging Face directories later
+// through the same entry point.
+#pragma once
+#include <memory>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/tokenizer.h"
+
+namespace sinklab {
+
+class Transformer;
+namespace gguf {
+class GgufFile;
+}
+
+struct PretrainedModel {
+  std::string path, arch, name;
+  std::unique_ptr<Transformer> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  PretrainedModel();
+  ~PretrainedModel();
+  PretrainedModel(PretrainedModel&&) noexcept;
+};
+
+// Architectures read from GGUF: llama (and the llama-compatible "mistral", "qwen2"
+// layouts whose tensors are named the llama way). InputError for others, or for
+// missing metadata and tensors of the wrong shape.
+std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f);
+// Opens a model file or directory (GGUF now), with its tokenizer.
+PretrainedModel load_pretrained(const std::string& path);
+
+// The perplexity recipe of llama.cpp's reference (tests/tools/llamacpp_reference.py,
+// docs/parity.md): `ids` (one document, tokenized alone) is cut into consecutive
+// non-overlapping chunks of ctx tokens (the last may be shorter; chunks of fewer than
+// 2 tokens are dropped); each chunk is evaluated from scratch (positions 0..) and every
+// position but its first is scored: NLL(token[i] | chunk tokens before i), natural log.
+struct ChunkedNll {
+  double nll_sum = 0;
+  int64_t n_scored = 0;
+  int64_t n_chunks = 0;
+};
+ChunkedNll chunked_nll(const Transformer& model, const std::vector<int32_t>& ids, int ctx);
+
+}  // namespace sinklab
