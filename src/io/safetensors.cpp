@@ -167,9 +167,9 @@ void convert_elements(const std::uint8_t* src, float* out, std::size_t n) {
 
 void to_f32(const TensorView& v, float* out, std::size_t n) {
   const std::size_t es = dtype_size(v.dtype);
-  require(es != 0 && v.nbytes == n * es && (v.nbytes == 0 || v.data != nullptr),
-          fmt::format("tensor '{}': cannot convert {} bytes of {} into {} floats", printable(v.name), v.nbytes,
-                      dtype_name(v.dtype), n));
+  if (es == 0 || v.nbytes != n * es || (v.nbytes != 0 && v.data == nullptr))
+    fail(fmt::format("tensor '{}': cannot convert {} bytes of {} into {} floats", printable(v.name), v.nbytes,
+                     dtype_name(v.dtype), n));
   const std::uint8_t* p = v.data;
   switch (v.dtype) {
     case DType::F32:
@@ -178,13 +178,20 @@ void to_f32(const TensorView& v, float* out, std::size_t n) {
     case DType::F64:
       convert_elements<double>(p, out, n);
       break;
-    case DType::F16:
+    case DType::F16: {
+      // A 256 KB table of all 65536 halves: 2-3x faster than the branchy conversion.
+      static const std::vector<float> table = [] {
+        std::vector<float> t(65536);
+        for (std::uint32_t h = 0; h < 65536; ++h) t[h] = f16_to_f32(static_cast<std::uint16_t>(h));
+        return t;
+      }();
       for (std::size_t i = 0; i < n; ++i) {
         std::uint16_t h;
         std::memcpy(&h, p + 2 * i, 2);
-        out[i] = f16_to_f32(h);
+        out[i] = table[h];
       }
       break;
+    }
     case DType::BF16:
       for (std::size_t i = 0; i < n; ++i) {
         std::uint16_t h;
@@ -246,36 +253,57 @@ struct HeaderShapeError {
   std::string message;
 };
 
-// Parses the header JSON rejecting duplicate keys at any level and nesting deeper
-// than a safetensors header can legitimately be.
-nlohmann::json parse_header_json(const char* begin, const char* end) {
-  std::vector<std::set<std::string>> keys;
-  auto cb = [&keys](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) -> bool {
-    using E = nlohmann::json::parse_event_t;
-    switch (ev) {
-      case E::object_start:
-      case E::array_start:
-        if (depth > 8) throw HeaderShapeError{"header JSON is nested too deeply"};
-        if (ev == E::object_start) keys.emplace_back();
-        break;
-      case E::object_end:
-        if (!keys.empty()) keys.pop_back();
-        break;
-      case E::key:
-        if (!keys.empty() && parsed.is_string()) {
-          const auto& k = parsed.get_ref<const std::string&>();
-          if (!keys.back().insert(k).second) {
-            std::string where = depth <= 1 ? "" : " inside an entry";
-            throw HeaderShapeError{"duplicate key '" + printable(k) + "'" + where};
-          }
-        }
-        break;
-      default:
-        break;
-    }
+// First pass over the header: rejects duplicate keys at any level and nesting deeper
+// than a safetensors header can legitimately be, without building anything. (nlohmann's
+// parser callback would do this in one pass, but its DOM builder rescans the parent
+// object after every child, which is quadratic in the number of tensors.)
+class HeaderChecker final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    enter();
+    keys_.emplace_back();
     return true;
-  };
-  return nlohmann::json::parse(begin, end, cb, /*allow_exceptions=*/true);
+  }
+  bool key(string_t& k) override {
+    if (!keys_.empty() && !keys_.back().insert(k).second)
+      throw HeaderShapeError{"duplicate key '" + printable(k) + "'" + (keys_.size() > 1 ? " inside an entry" : "")};
+    return true;
+  }
+  bool end_object() override {
+    if (!keys_.empty()) keys_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    enter();
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  // Syntax errors: stop here; the DOM parse that follows reports them with position.
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  void enter() {
+    if (++depth_ > 9) throw HeaderShapeError{"header JSON is nested too deeply"};
+  }
+  int depth_ = 0;
+  std::vector<std::set<std::string>> keys_;
+};
+
+nlohmann::json parse_header_json(const char* begin, const char* end) {
+  HeaderChecker checker;
+  nlohmann::json::sax_parse(begin, end, &checker);
+  return nlohmann::json::parse(begin, end);
 }
 
 // Reads a non-negative JSON integer; returns false if it is not one.
@@ -519,23 +547,24 @@ std::string build_header(const std::vector<TensorToWrite>& tensors, const std::m
   order.clear();
   std::set<std::string> seen;
   for (const auto& t : tensors) {
-    const std::string where = what + ": tensor '" + printable(t.name) + "'";
-    require(!t.name.empty(), what + ": a tensor has an empty name");
-    require(t.name != "__metadata__", where + ": the name is reserved");
-    require(seen.insert(t.name).second, where + ": duplicate tensor name");
-    require(dtype_size(t.dtype) != 0, where + ": unknown dtype");
+    auto where = [&] { return what + ": tensor '" + printable(t.name) + "'"; };
+    if (t.name.empty()) fail(what + ": a tensor has an empty name");
+    if (t.name == "__metadata__") fail(where() + ": the name is reserved");
+    if (!seen.insert(t.name).second) fail(where() + ": duplicate tensor name");
+    if (dtype_size(t.dtype) == 0) fail(where() + ": unknown dtype");
     std::uint64_t numel = 1;
     for (auto d : t.shape) {
-      require(d >= 0, fmt::format("{}: negative dimension {}", where, d));
-      require(!__builtin_mul_overflow(numel, static_cast<std::uint64_t>(d), &numel),
-              where + ": shape has too many elements");
+      if (d < 0) fail(fmt::format("{}: negative dimension {}", where(), d));
+      if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(d), &numel))
+        fail(where() + ": shape has too many elements");
     }
     std::uint64_t nbytes = 0;
-    const bool overflow = __builtin_mul_overflow(numel, static_cast<std::uint64_t>(dtype_size(t.dtype)), &nbytes);
-    require(!overflow, where + ": shape has too many elements");
-    require(nbytes == t.nbytes, fmt::format("{}: {} bytes given, but {} {} needs {} bytes", where, t.nbytes,
-                                            dtype_name(t.dtype), nlohmann::json(t.shape).dump(), nbytes));
-    require(t.nbytes == 0 || t.data != nullptr, where + ": no data");
+    if (__builtin_mul_overflow(numel, static_cast<std::uint64_t>(dtype_size(t.dtype)), &nbytes))
+      fail(where() + ": shape has too many elements");
+    if (nbytes != t.nbytes)
+      fail(fmt::format("{}: {} bytes given, but {} {} needs {} bytes", where(), t.nbytes, dtype_name(t.dtype),
+                       nlohmann::json(t.shape).dump(), nbytes));
+    if (t.nbytes != 0 && t.data == nullptr) fail(where() + ": no data");
     order.push_back(&t);
   }
   // Largest element size first, then by name: every tensor is aligned to its element size.
@@ -543,24 +572,24 @@ std::string build_header(const std::vector<TensorToWrite>& tensors, const std::m
     std::size_t sa = dtype_size(a->dtype), sb = dtype_size(b->dtype);
     return sa != sb ? sa > sb : a->name < b->name;
   });
-  nlohmann::ordered_json h = nlohmann::ordered_json::object();
-  if (!metadata.empty()) {
-    nlohmann::ordered_json m = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : metadata) m[k] = v;
-    h["__metadata__"] = std::move(m);
-  }
-  std::uint64_t off = 0;
-  for (const auto* t : order) {
-    nlohmann::ordered_json e = nlohmann::ordered_json::object();
-    e["dtype"] = dtype_name(t->dtype);
-    e["shape"] = t->shape;
-    e["data_offsets"] = {off, off + t->nbytes};
-    h[t->name] = std::move(e);
-    off += t->nbytes;
-  }
+  // The header text is assembled here rather than through nlohmann::ordered_json,
+  // whose key lookup is linear (quadratic for a file with many tensors).
   std::string text;
   try {
-    text = h.dump();
+    text = "{";
+    if (!metadata.empty()) text += "\"__metadata__\":" + nlohmann::json(metadata).dump();
+    std::uint64_t off = 0;
+    for (const auto* t : order) {
+      if (text.size() > 1) text += ',';
+      text += nlohmann::json(t->name).dump();
+      text += ":{\"dtype\":\"";
+      text += dtype_name(t->dtype);
+      text += "\",\"shape\":";
+      text += nlohmann::json(t->shape).dump();
+      text += fmt::format(",\"data_offsets\":[{},{}]}}", off, off + t->nbytes);
+      off += t->nbytes;
+    }
+    text += '}';
   } catch (const nlohmann::json::exception&) {
     fail(what + ": a tensor name or metadata string is not valid UTF-8");
   }

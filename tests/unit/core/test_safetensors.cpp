@@ -201,6 +201,19 @@ TEST(Safetensors, HalfConversionsRoundTripEveryBitPattern) {
   EXPECT_EQ(f32_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);  // tie -> even (up)
 }
 
+TEST(Safetensors, ToF32MatchesScalarConversionForEveryHalf) {
+  std::vector<std::uint16_t> all(65536);
+  for (std::uint32_t h = 0; h < 65536; ++h) all[h] = static_cast<std::uint16_t>(h);
+  for (DType t : {DType::F16, DType::BF16}) {
+    TensorView v{"all", t, {65536}, reinterpret_cast<const std::uint8_t*>(all.data()), all.size() * 2};
+    auto out = to_f32(v);
+    for (std::uint32_t h = 0; h < 65536; ++h) {
+      float want = t == DType::F16 ? f16_to_f32(all[h]) : bf16_to_f32(all[h]);
+      ASSERT_EQ(std::memcmp(&out[h], &want, 4), 0) << dtype_name(t) << " " << h;
+    }
+  }
+}
+
 // ------------------------------------------------------------------ round trips
 
 TEST(Safetensors, RoundTripEveryDtype) {
@@ -588,4 +601,15 @@ TEST(Safetensors, NulBytesInHeader) {
   // A NUL followed by anything else: rejected, even if the JSON before it is complete.
   expect_buffer_error(make_file(w + std::string(1, '\0') + "}", "ab", false), {"NUL byte at offset 61"});
   expect_buffer_error(make_file(std::string("{\"w\0\":1}", 8), "", true), {"NUL byte at offset 11"});
+}
+
+TEST(Safetensors, ManyTensorsParseInLinearTime) {
+  // 20000 entries: the header check must not rescan the object per entry
+  // (nlohmann's callback parser does, which took seconds here); see bench_safetensors.
+  std::vector<std::uint8_t> data(20000);
+  std::vector<TensorToWrite> ts;
+  for (int i = 0; i < 20000; ++i) ts.push_back({"t" + std::to_string(i), DType::U8, {1}, &data[i], 1});
+  auto f = SafetensorsFile::from_buffer(serialize_safetensors(ts));
+  EXPECT_EQ(f.size(), 20000u);
+  EXPECT_EQ(f.get("t19999").nbytes, 1u);
 }
