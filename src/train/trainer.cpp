@@ -4,6 +4,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <csignal>
+#include <dlfcn.h>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -151,7 +152,7 @@ void truncate_metrics(const std::string& path, int64_t last) {
 
 TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t start_step, bool resume,
                       const TrainOptions& opts) {
-  if (c.threads > 0) at::set_num_threads(c.threads);
+  set_compute_threads(c.threads);
   if (c.device == "cuda")
     require(torch::cuda::is_available(), "train.device = cuda, but this LibTorch has no CUDA or no GPU is visible");
   BBTask task(BigramSource::from_spec(c.source), c.task_config());
@@ -237,6 +238,14 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
 }
 
 }  // namespace
+
+void set_compute_threads(int n) {
+  if (n <= 0) return;
+  at::set_num_threads(n);
+  // Looked up at run time: present only when the loaded BLAS is OpenBLAS.
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+}
 
 std::string checkpoint_path(const std::string& run_dir, int64_t step) {
   return fmt::format("{}/checkpoints/step-{}.safetensors", run_dir, step);

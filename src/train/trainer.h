@@ -32,6 +32,12 @@ struct DivergedError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Sets LibTorch's intra-op threads and, when the BLAS is OpenBLAS (Debian's LibTorch
+// links the system libblas), OpenBLAS's own thread pool too, which at::set_num_threads
+// does not reach: otherwise matrix multiplies use every core and their spinning
+// workers compete with LibTorch's threads. n <= 0 leaves both at their defaults.
+void set_compute_threads(int n);
+
 // Steps at which the schedule writes a checkpoint (0 and the last step included).
 std::vector<int64_t> checkpoint_steps(const TrainConfig& c);
 
