@@ -1,0 +1,186 @@
+// Extreme tokens and active-dormant heads in a pretrained LLM (issue 6).
+//
+// scan(): per domain, per document (batch 1, one forward pass each, hooks recorded
+// and reduced at once), per layer and head:
+//   sink_mass     mean over queries q > P of p[q, P]            (P = sink position)
+//   top1, top2    mean over the same queries of the largest / two largest weights
+//   row_entropy   mean over the same queries of H(p[q, :]) / log(q + 1)
+//   col_entropy   H(c) / log(T), c = attention received per key summed over the
+//                 same queries, normalised to a distribution
+//   v_sink, v_other  norm of the sink's value state (hook_v, per query head) and the
+//                 mean norm over the other positions
+//   gap_mean, gap_std  over the same queries of s[q, P] - mean_{k <= q, k != P} s[q, k]
+//                 (scaled logits, hook_attn_scores): the sink-logit concentration is
+//                 gap_std (spread across queries), as in analysis/toy_metrics.cpp
+// per layer (hook_resid_post): the norm of the sink's residual and the mean norm of
+// the others, the sink's three largest |activations| with their hidden dimensions,
+// the median |activation| over all positions and dimensions, and the largest
+// |activation| anywhere with its position and dimension (massive activations).
+// Secondary sinks: key positions k != P whose mean attention over the later queries
+// (q > k, q > P) is >= secondary_threshold, with at least min_later such queries.
+//
+// Documents: tokenised (with or without BOS), then truncated to ctx + 1 tokens: the
+// forward pass sees ctx tokens and the loss scores the ctx next-token predictions.
+// Documents with fewer than ctx + 1 tokens are SKIPPED and counted (never padded).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "model/hooks.h"
+
+namespace sinklab {
+
+class Transformer;
+class Tokenizer;
+
+namespace llm {
+
+struct ScanOptions {
+  int docs = 64;                     // documents per domain (after skipping short ones)
+  int ctx = 256;                     // tokens seen by the forward pass
+  int sink_pos = 0;                  // P
+  bool add_bos = true;               // prepend the tokenizer's BOS token
+  double dormant_threshold = 0.5;    // head dormant when sink_mass >= this
+  double secondary_threshold = 0.3;  // secondary sink: mean later-query mass >= this
+  int min_later = 8;                 // ... received from at least this many queries
+  bool progress = false;
+};
+
+struct Document {
+  std::vector<int32_t> ids;          // ctx + 1 tokens
+  std::vector<std::string> pieces;   // token texts
+  int source_index = 0;              // line index in the corpus
+};
+
+struct DomainDocs {
+  std::string name;
+  std::vector<Document> docs;
+  int skipped_short = 0;             // documents with fewer than ctx + 1 tokens
+};
+
+// Tokenises and truncates; skips short documents (counted); stops once `docs` are
+// kept. InputError if none is long enough or add_bos is asked of a tokenizer without BOS.
+DomainDocs prepare_domain(const Tokenizer& tok, const std::string& name, const std::vector<std::string>& texts,
+                          const ScanOptions& opt);
+
+struct HeadDoc {
+  double sink_mass = 0, top1 = 0, top2 = 0, row_entropy = 0, col_entropy = 0;
+  double v_sink = 0, v_other = 0, gap_mean = 0, gap_std = 0;
+};
+struct LayerDoc {
+  double resid_sink = 0, resid_other = 0, median_abs = 0;
+  double top_val[3] = {0, 0, 0};     // signed values of the sink's 3 largest |activations|
+  int top_dim[3] = {0, 0, 0};
+  double max_abs = 0;                // largest |activation| at any position
+  int max_pos = 0, max_dim = 0;
+};
+struct SecondarySink {
+  int doc = 0, layer = 0, head = 0, position = 0;
+  std::string token;
+  double mass = 0;                   // mean attention from later queries
+};
+
+struct DomainScan {
+  std::string name;
+  int skipped_short = 0;
+  std::vector<Document> docs;
+  std::vector<std::vector<HeadDoc>> heads;    // [doc][layer * n_heads + head]
+  std::vector<std::vector<LayerDoc>> layers;  // [doc][layer]
+  std::vector<double> base_loss;              // [doc] mean NLL nats/token
+  std::vector<SecondarySink> secondary;
+};
+
+struct ScanResult {
+  ScanOptions opt;
+  int n_layers = 0, n_heads = 0;
+  std::vector<DomainScan> domains;
+  double seconds = 0;       // wall time of the scan
+  int forward_passes = 0;
+};
+
+// One forward pass per document; reduces hooks immediately.
+ScanResult scan(const Transformer& model, const std::vector<DomainDocs>& domains, const ScanOptions& opt);
+
+// Mean over documents of a HeadDoc field for one head.
+double head_mean(const DomainScan& d, int n_heads, int layer, int head, double HeadDoc::*field);
+std::vector<double> head_values(const DomainScan& d, int n_heads, int layer, int head, double HeadDoc::*field);
+double layer_mean(const DomainScan& d, int layer, double LayerDoc::*field);
+
+// ---------------------------------------------------------------- bootstrap
+struct Interval {
+  double mean = 0, lo = 0, hi = 0;
+};
+// Percentile 95% CI of the mean, resampling documents with replacement.
+Interval bootstrap_mean(const std::vector<double>& x, int resamples = 1000, uint64_t seed = 1234);
+// CI of mean(a) - mean(b), a and b resampled independently.
+Interval bootstrap_diff(const std::vector<double>& a, const std::vector<double>& b, int resamples = 1000,
+                        uint64_t seed = 1234);
+
+// ---------------------------------------------------------------- classification
+struct HeadRef {
+  int layer = 0, head = 0;
+  bool operator==(const HeadRef& o) const { return layer == o.layer && head == o.head; }
+};
+std::string head_label(const HeadRef& h);  // "L.H"
+
+struct HeadRank {
+  HeadRef head;
+  int dom_a = 0, dom_b = 0;   // domain indices of the largest |difference|
+  double mass_a = 0, mass_b = 0;
+  Interval diff;              // mass_a - mass_b with bootstrap CI
+  bool dormant_a = false, dormant_b = false;
+  bool domain_dependent() const { return dormant_a != dormant_b; }
+};
+// Every head, ranked by |sink-mass difference| (the pair of domains with the largest
+// one); with one domain, ranked by sink mass (diff = mass, dom_b = dom_a).
+std::vector<HeadRank> rank_heads(const ScanResult& r, int resamples = 1000, uint64_t seed = 1234);
+
+// ---------------------------------------------------------------- ablation
+enum class AblationKind { ZeroHead, SinkAttention };
+std::string ablation_name(AblationKind k);  // "zero-head", "attend-sink"
+
+// "all", "top:K" (K best of `ranked`), or "L.H,L.H". InputError on unknown heads.
+std::vector<HeadRef> parse_head_selection(const std::string& spec, int n_layers, int n_heads,
+                                          const std::vector<HeadRank>& ranked);
+
+// Adds the intervention to hooks. batch_index >= 0: only that batch element.
+// ZeroHead zeroes the head's z (output before W_O); SinkAttention replaces the
+// head's attention row by a one-hot on sink_pos for every query q >= sink_pos.
+void add_ablation(Hooks& hooks, AblationKind kind, const HeadRef& h, int sink_pos, int64_t batch_index = -1);
+
+// Mean next-token NLL (nats/token) of each row of tokens [B, T+1] (int64).
+std::vector<double> sequence_loss(const Transformer& model, const at::Tensor& tokens, Hooks* hooks = nullptr);
+
+struct AblationResult {
+  HeadRef head;
+  AblationKind kind = AblationKind::ZeroHead;
+  int domain = 0;
+  std::vector<double> delta;  // [doc] ablated loss - base loss (first max_docs documents)
+  Interval ci;
+};
+struct AblationOptions {
+  int batch = 8;              // ablated copies of a document per forward pass
+  int max_docs = 0;           // first N scanned documents per domain (0 = all)
+  int resamples = 1000;
+  uint64_t seed = 1234;
+  bool progress = false;
+};
+struct AblationRun {
+  std::vector<AblationResult> results;
+  double seconds = 0;
+  int forward_passes = 0;     // batched passes
+  int ablated_sequences = 0;  // document copies evaluated
+};
+AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vector<HeadRef>& heads,
+                   const AblationOptions& opt);
+
+// Attention weights [T][T] of the given heads on one token sequence (batch 1).
+std::vector<std::vector<std::vector<double>>> attention_of(const Transformer& model, const std::vector<int32_t>& ids,
+                                                           const std::vector<HeadRef>& heads);
+
+}  // namespace llm
+}  // namespace sinklab

@@ -1,0 +1,178 @@
+// sinklab llm scan: sinks, massive activations, active-dormant heads by domain and
+// head ablations on a pretrained model (issue 6).
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "analysis/llm_scan.h"
+#include "cli/command.h"
+#include "data/corpus.h"
+#include "io/error.h"
+#include "model/pretrained.h"
+#include "model/transformer.h"
+#include "report/llm_report.h"
+
+namespace sinklab::cli {
+namespace {
+
+struct ScanArgs {
+  std::string model, out = "llm-scan";
+  std::vector<std::string> domains;
+  int docs = 64, ctx = 256, sink_pos = 0, threads = 0, resamples = 1000, batch = 8, sample_tokens = 24, ablate_docs = 0;
+  bool no_bos = false, both_bos = false, no_progress = false;
+  double threshold = 0.5, secondary = 0.3;
+  std::string ablate = "top:10";
+  uint64_t seed = 1234;
+  std::string command;
+};
+
+void run_scan(const ScanArgs& a) {
+  auto t_start = std::chrono::steady_clock::now();
+  require(!(a.no_bos && a.both_bos), "--no-bos and --both-bos cannot be used together");
+  require(!a.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
+  require(a.docs >= 1, "--docs must be at least 1");
+  require(a.ctx >= 2, "--ctx must be at least 2");
+  require(a.sink_pos >= 0 && a.sink_pos <= a.ctx - 2,
+          fmt::format("--sink-pos {} is outside the context (valid: 0..{} for --ctx {})", a.sink_pos, a.ctx - 2,
+                      a.ctx));
+  require(a.threshold >= 0 && a.threshold <= 1, "--threshold must be in [0, 1]");
+  require(a.resamples >= 1, "--resamples must be >= 1");
+  require(a.threads >= 0, "--threads must be >= 0");
+  require(a.ablate_docs >= 0, "--ablate-docs must be >= 0");
+  require(a.batch >= 1, "--ablate-batch must be >= 1");
+  std::vector<std::pair<std::string, std::vector<std::string>>> corpora;
+  std::set<std::string> names;
+  for (auto& spec : a.domains) {
+    auto eq = spec.find('=');
+    require(eq != std::string::npos, fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
+    auto name = spec.substr(0, eq), path = spec.substr(eq + 1);
+    require(!name.empty() && !path.empty(), fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
+    require(name.find_first_of("/\\ ") == std::string::npos,
+            fmt::format("--domain '{}': the name must not contain '/', '\\' or spaces", spec));
+    require(names.insert(name).second, fmt::format("--domain '{}': domain '{}' given twice", spec, name));
+    corpora.push_back({name, read_jsonl_corpus(path)});
+  }
+  if (a.threads > 0) at::set_num_threads(a.threads);
+
+  auto pm = load_pretrained(a.model);
+  const auto& spec = pm.model->spec();
+  std::vector<llm::HeadRef> explicit_heads;
+  const bool do_ablate = a.ablate != "none";
+  if (do_ablate && a.ablate != "all" && a.ablate.rfind("top:", 0) != 0)
+    explicit_heads = llm::parse_head_selection(a.ablate, spec.n_layers, spec.n_heads, {});
+  else if (do_ablate && a.ablate != "all")
+    llm::parse_head_selection(a.ablate, spec.n_layers, spec.n_heads, {});  // validates K
+
+  auto run_cfg = [&](bool bos) {
+    llm::ScanOptions o;
+    o.docs = a.docs, o.ctx = a.ctx, o.sink_pos = a.sink_pos, o.add_bos = bos;
+    o.dormant_threshold = a.threshold, o.secondary_threshold = a.secondary, o.progress = !a.no_progress;
+    std::vector<llm::DomainDocs> dd;
+    for (auto& [name, texts] : corpora) {
+      dd.push_back(llm::prepare_domain(*pm.tokenizer, name, texts, o));
+      const auto& d = dd.back();
+      fmt::print("{} ({}): {} documents of {} tokens, {} skipped as shorter\n", name, bos ? "BOS" : "no BOS",
+                 d.docs.size(), a.ctx + 1, d.skipped_short);
+    }
+    return llm::scan(*pm.model, dd, o);
+  };
+  const bool main_bos = !a.no_bos;
+  auto main = run_cfg(main_bos);
+  fmt::print("scan: {:.1f} s, {} forward passes, {:.3f} s per pass\n", main.seconds, main.forward_passes,
+             main.seconds / main.forward_passes);
+  std::unique_ptr<llm::ScanResult> other;
+  if (a.both_bos) other = std::make_unique<llm::ScanResult>(run_cfg(!main_bos));
+  auto ranked = llm::rank_heads(main, a.resamples, a.seed);
+
+  std::unique_ptr<llm::AblationRun> abl;
+  if (do_ablate) {
+    auto heads = explicit_heads.empty() ? llm::parse_head_selection(a.ablate, spec.n_layers, spec.n_heads, ranked)
+                                        : explicit_heads;
+    if (!heads.empty()) {
+      llm::AblationOptions ao;
+      ao.batch = a.batch, ao.max_docs = a.ablate_docs, ao.resamples = a.resamples, ao.seed = a.seed, ao.progress = !a.no_progress;
+      abl = std::make_unique<llm::AblationRun>(llm::ablate(*pm.model, main, heads, ao));
+      fmt::print("ablation: {} heads x 2 interventions, {:.1f} s, {} batched passes, {:.3f} s per ablated copy\n",
+                 heads.size(), abl->seconds, abl->forward_passes,
+                 abl->seconds / std::max(1, abl->ablated_sequences));
+    }
+  }
+
+  report::LlmReportInput in;
+  in.command = a.command;
+  in.model_name = pm.name.empty() ? a.model : pm.name;
+  in.scan = &main;
+  in.other_bos = other.get();
+  in.ranked = ranked;
+  in.ablation = abl.get();
+  for (size_t i = 0; i < ranked.size() && i < 3; ++i)
+    for (size_t d = 0; d < main.domains.size(); ++d) {
+      report::LlmSample s;
+      s.head = ranked[i].head, s.domain = (int)d;
+      const auto& doc = main.domains[d].docs.front();
+      int n = std::min<int>(a.sample_tokens, (int)doc.ids.size() - 1);
+      std::vector<int32_t> ids(doc.ids.begin(), doc.ids.begin() + n);
+      s.tokens.assign(doc.pieces.begin(), doc.pieces.begin() + n);
+      s.weights = llm::attention_of(*pm.model, ids, {s.head})[0];
+      in.samples.push_back(std::move(s));
+    }
+  std::filesystem::create_directories(a.out);
+  auto files = report::write_llm_csv(a.out, in);
+  auto html = report::write_llm_report(a.out, in);
+
+  fmt::print("\ntop domain-dependent heads (sink mass, threshold {}):\n", a.threshold);
+  for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
+    const auto& h = ranked[i];
+    fmt::print("  {:>5}  {} {:.3f} ({})  {} {:.3f} ({})  diff {:+.3f} [{:+.3f}, {:+.3f}]\n",
+               llm::head_label(h.head), main.domains[h.dom_a].name, h.mass_a, h.dormant_a ? "dormant" : "active",
+               main.domains[h.dom_b].name, h.mass_b, h.dormant_b ? "dormant" : "active", h.diff.mean, h.diff.lo,
+               h.diff.hi);
+  }
+  for (auto& v : report::ablation_verdicts(in)) fmt::print("  {}\n", v);
+  double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  fmt::print("wrote {} CSV files and {} (total wall time {:.1f} s)\n", files.size(), html, total);
+}
+
+Registrar reg(51, [](CLI::App& app) {
+  auto* g = group(app, "llm", "Pretrained LLMs: tokenize, run, perplexity");
+  auto a = std::make_shared<ScanArgs>();
+  auto* c = g->add_subcommand("scan",
+                              "Attention sinks, massive activations, active/dormant heads per domain, head ablations");
+  c->add_option("model", a->model, "model file (GGUF)")->required();
+  c->add_option("--domain", a->domains, "NAME=CORPUS.jsonl (repeat for several domains)")->required();
+  c->add_option("--docs", a->docs, "documents per domain (short ones are skipped and counted)")->capture_default_str();
+  c->add_option("--ctx", a->ctx, "tokens per document seen by the model (BOS included)")->capture_default_str();
+  c->add_option("--sink-pos", a->sink_pos, "sink position P")->capture_default_str();
+  c->add_flag("--no-bos", a->no_bos, "do not prepend BOS (the sink position is then a text token)");
+  c->add_flag("--both-bos", a->both_bos, "scan with and without BOS (ablation uses the BOS run)");
+  c->add_option("--threshold", a->threshold, "dormant when sink mass >= this")->capture_default_str();
+  c->add_option("--secondary-threshold", a->secondary,
+                "secondary sink: mean attention from later queries >= this")
+      ->capture_default_str();
+  c->add_option("--ablate", a->ablate, "heads to ablate: all | top:K | L.H,L.H,... | none")->capture_default_str();
+  c->add_option("--ablate-docs", a->ablate_docs, "documents per domain used for ablation (0 = all scanned)")
+      ->capture_default_str();
+  c->add_option("--ablate-batch", a->batch, "ablated copies per forward pass")->capture_default_str();
+  c->add_option("--resamples", a->resamples, "bootstrap resamples")->capture_default_str();
+  c->add_option("--seed", a->seed, "bootstrap seed")->capture_default_str();
+  c->add_option("--threads", a->threads, "intra-op threads (0 = LibTorch default)")->capture_default_str();
+  c->add_option("--sample-tokens", a->sample_tokens, "tokens in the attention-pattern figures")->capture_default_str();
+  c->add_option("--out", a->out, "output directory")->capture_default_str();
+  c->add_flag("--no-progress", a->no_progress, "no progress bars");
+  c->callback([a]() {
+    a->command = "sinklab llm scan " + a->model;
+    for (auto& d : a->domains) a->command += " --domain " + d;
+    a->command += fmt::format(" --docs {} --ctx {} --sink-pos {}{} --threshold {} --ablate {} --ablate-docs {} --out {}",
+                              a->docs, a->ctx, a->sink_pos,
+                              a->no_bos ? " --no-bos" : (a->both_bos ? " --both-bos" : ""), a->threshold, a->ablate,
+                              a->ablate_docs, a->out);
+    run_scan(*a);
+  });
+});
+
+}  // namespace
+}  // namespace sinklab::cli
