@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""sinklab vs llama.cpp: forward (prompt-processing) speed of SmolLM2-135M-Instruct.
+
+Runs, in one go, on the same file, the same 256 tokens (the first 256 of prose doc 0
+of the shared corpus, one batch) and the same thread counts:
+  - bench_llm (Google Benchmark, bench/torch/bench_llm.cpp): sinklab forward, no
+    capture and with every attention pattern recorded;
+  - llama.cpp through llama-cpp-python (a subprocess with --llama-python, PYTHONPATH
+    --llama-path): prompt processing of the 256 tokens from an empty KV cache, best
+    of --reps after one warm-up;
+and prints a side-by-side table of tokens/s with the load average.
+
+Usage:
+  /usr/bin/python3 bench/compare_llm.py --bench build/bench/bench_llm \
+      [--llama-python /work/venvs/llamacpp_b/bin/python] \
+      [--llama-path /work/venvs/llamacpp_local] [--threads 1 2] [--reps 3] [--json out.json]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+LLAMA_SNIPPET = r"""
+import json, os, sys, time
+from llama_cpp import Llama
+model, corpus, threads, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with open(corpus, encoding="utf-8") as f:
+    text = json.loads(f.readline())["text"]
+llm = Llama(model_path=model, n_ctx=512, n_batch=512, n_ubatch=512, logits_all=False,
+            n_threads=threads, n_threads_batch=threads, verbose=False)
+ids = llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:256]
+assert len(ids) == 256, len(ids)
+times = []
+for _ in range(reps + 1):
+    llm.reset()
+    t0 = time.perf_counter()
+    llm.eval(ids)
+    times.append(time.perf_counter() - t0)
+print(json.dumps({"seconds": times, "best": min(times[1:])}))
+"""
+
+
+def default_model():
+    if os.environ.get("SINKLAB_TEST_MODEL"):
+        return os.environ["SINKLAB_TEST_MODEL"]
+    cache = os.environ.get("SINKLAB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "sinklab")
+    return os.path.join(cache, "models", "SmolLM2-135M-Instruct.gguf")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", default=os.path.join(here, "..", "build", "bench", "bench_llm"))
+    ap.add_argument("--model", default=default_model())
+    ap.add_argument("--shared", default=os.path.join(here, "..", "..", "shared"))
+    ap.add_argument("--llama-python", default="/work/venvs/llamacpp_b/bin/python")
+    ap.add_argument("--llama-path", default="/work/venvs/llamacpp_local")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--min-time", default="3")
+    ap.add_argument("--json", help="also write the numbers here")
+    a = ap.parse_args()
+    corpus = os.path.join(a.shared, "data", "domains", "prose_wikipedia.jsonl")
+
+    # sinklab
+    flt = "BM_llm_forward/.*/threads:(%s)$" % "|".join(str(t) for t in a.threads)
+    env = dict(os.environ, SINKLAB_TEST_MODEL=a.model)
+    r = subprocess.run([a.bench, "--benchmark_format=json", "--benchmark_filter=" + flt,
+                        "--benchmark_min_time=%ss" % a.min_time], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        sys.exit("bench_llm failed: " + r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "bench_llm failed")
+    sk = {}
+    for b in json.loads(r.stdout)["benchmarks"]:
+        if b.get("error_occurred"):
+            sys.exit("bench_llm: " + b.get("error_message", "error"))
+        _, mode, th = b["name"].split("/")[:3]
+        sk[(mode, int(th.split(":")[1]))] = b["tokens_per_s"]
+
+    # llama.cpp
+    ll = {}
+    lenv = dict(os.environ, PYTHONPATH=a.llama_path)
+    for t in a.threads:
+        r = subprocess.run([a.llama_python, "-c", LLAMA_SNIPPET, a.model, corpus, str(t), str(a.reps)],
+                           capture_output=True, text=True, env=lenv)
+        if r.returncode != 0:
+            sys.exit("llama.cpp run failed: " + (r.stderr.strip().splitlines() or ["?"])[-1])
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        ll[t] = 256.0 / out["best"]
+
+    load = os.getloadavg()
+    print("SmolLM2-135M-Instruct (Q4_1), forward of 256 tokens (prose doc 0), tokens/s")
+    print("load average %.2f %.2f %.2f, %d CPUs" % (load + (os.cpu_count(),)))
+    print("%-8s %14s %22s %14s %12s" % ("threads", "sinklab", "sinklab+patterns", "llama.cpp", "llama/sink"))
+    rows = []
+    for t in a.threads:
+        n, p, l = sk.get(("none", t)), sk.get(("patterns", t)), ll[t]
+        print("%-8d %14.1f %22.1f %14.1f %12.2f" % (t, n, p, l, l / n))
+        rows.append({"threads": t, "sinklab": n, "sinklab_patterns": p, "llamacpp": l})
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"rows": rows, "loadavg": load}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
