@@ -1,0 +1,37 @@
+# `sinklab llm scan`: bad input gives a one-line error and exit code 2. Cases that
+# fail before the model is opened need no model; the others run only when
+# SmolLM2-135M-Instruct.gguf is in the sinklab cache.
+set(_llm_corpus "prose=@SHARED@/data/domains/prose_wikipedia.jsonl")
+sinklab_cli_test(llm_scan.help 0 "--ablate" llm scan --help)
+sinklab_cli_test(llm_scan.domain_without_eq 2 "--domain 'prose': expected NAME=CORPUS.jsonl"
+                 llm scan none.gguf --domain prose)
+sinklab_cli_test(llm_scan.domain_twice 2 "domain 'p' given twice"
+                 llm scan none.gguf --domain p=@TESTDATA@/llm_scan/short.jsonl --domain p=@TESTDATA@/llm_scan/short.jsonl)
+sinklab_cli_test(llm_scan.malformed_line 2 "malformed.jsonl':2: malformed JSON line"
+                 llm scan none.gguf --domain p=@TESTDATA@/llm_scan/malformed.jsonl)
+sinklab_cli_test(llm_scan.line_without_text 2 "notext.jsonl':2: expected an object with a \"text\" string"
+                 llm scan none.gguf --domain p=@TESTDATA@/llm_scan/notext.jsonl)
+sinklab_cli_test(llm_scan.empty_corpus 2 "empty.jsonl': corpus has no non-empty documents"
+                 llm scan none.gguf --domain p=@TESTDATA@/llm_scan/empty.jsonl)
+sinklab_cli_test(llm_scan.missing_corpus 2 "nothere.jsonl"
+                 llm scan none.gguf --domain p=@SCRATCH@/nothere.jsonl)
+sinklab_cli_test(llm_scan.sink_outside_context 2 "--sink-pos 40 is outside the context \\(valid: 0..30 for --ctx 32\\)"
+                 llm scan none.gguf --domain ${_llm_corpus} --ctx 32 --sink-pos 40)
+sinklab_cli_test(llm_scan.bos_flags 2 "--no-bos and --both-bos"
+                 llm scan none.gguf --domain ${_llm_corpus} --no-bos --both-bos)
+if(DEFINED ENV{SINKLAB_CACHE} AND NOT "$ENV{SINKLAB_CACHE}" STREQUAL "")
+  set(_llm_model "$ENV{SINKLAB_CACHE}/models/SmolLM2-135M-Instruct.gguf")
+else()
+  set(_llm_model "$ENV{HOME}/.cache/sinklab/models/SmolLM2-135M-Instruct.gguf")
+endif()
+if(EXISTS "${_llm_model}")
+  sinklab_cli_test(llm_scan.all_docs_short 2 "domain 'p': no document has the 33 tokens needed \\(3 skipped as shorter\\)"
+                   llm scan ${_llm_model} --domain p=@TESTDATA@/llm_scan/short.jsonl --ctx 32 --no-progress)
+  sinklab_cli_test(llm_scan.unknown_head 2 "unknown head 30.0 \\(the model has layers 0..29 and heads 0..8\\)"
+                   llm scan ${_llm_model} --domain ${_llm_corpus} --ctx 32 --docs 1 --ablate 1.2,30.0 --no-progress)
+  sinklab_cli_test(llm_scan.bad_head 2 "'1x2' is not a head"
+                   llm scan ${_llm_model} --domain ${_llm_corpus} --ctx 32 --docs 1 --ablate 1x2 --no-progress)
+  sinklab_cli_test(llm_scan.tiny_run 0 "wrote [0-9]+ CSV files"
+                   llm scan ${_llm_model} --domain ${_llm_corpus} --domain code=@SHARED@/data/domains/code_python.jsonl
+                   --ctx 16 --docs 2 --ablate 0.0,3.1 --resamples 50 --sample-tokens 8 --out @SCRATCH@/out --no-progress)
+endif()

@@ -1,0 +1,242 @@
+// llm scan on SmolLM2-135M (skipped when the model is not in the cache): measures
+// are in range, the scan is deterministic, ablations equal hand computations.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "analysis/llm_scan.h"
+#include "data/corpus.h"
+#include "io/error.h"
+#include "io/gguf_info.h"
+#include "model/pretrained.h"
+#include "model/transformer.h"
+
+using namespace sinklab;
+using namespace sinklab::llm;
+
+namespace {
+
+PretrainedModel* smol() {
+  static std::unique_ptr<PretrainedModel> pm;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    auto p = gguf::test_model_path();
+    if (!p.empty()) pm = std::make_unique<PretrainedModel>(load_pretrained(p));
+  }
+  return pm.get();
+}
+
+#define NEED_MODEL()                                                                               \
+  auto* pm = smol();                                                                               \
+  if (!pm) GTEST_SKIP() << "SmolLM2-135M-Instruct.gguf is not in the sinklab cache (models/); " \
+                           "run `sinklab model fetch` or set SINKLAB_CACHE";
+
+std::vector<DomainDocs> two_domains(const Tokenizer& tok, const ScanOptions& o) {
+  const std::string dir = std::string(SINKLAB_SHARED_DIR) + "/data/domains/";
+  return {prepare_domain(tok, "prose", read_jsonl_corpus(dir + "prose_wikipedia.jsonl", 20), o),
+          prepare_domain(tok, "code", read_jsonl_corpus(dir + "code_python.jsonl", 20), o)};
+}
+
+ScanOptions small() {
+  ScanOptions o;
+  o.docs = 2, o.ctx = 32;
+  return o;
+}
+
+}  // namespace
+
+TEST(LlmScan, MeasuresAreInRange) {
+  NEED_MODEL();
+  auto o = small();
+  auto r = scan(*pm->model, two_domains(*pm->tokenizer, o), o);
+  ASSERT_EQ(r.domains.size(), 2u);
+  EXPECT_EQ(r.n_layers, 30);
+  EXPECT_EQ(r.n_heads, 9);
+  for (auto& d : r.domains) {
+    ASSERT_EQ(d.docs.size(), 2u);
+    EXPECT_EQ(d.docs[0].ids.size(), 33u);
+    EXPECT_EQ(d.docs[0].ids[0], pm->tokenizer->bos_id());
+    for (double l : d.base_loss) EXPECT_TRUE(l > 0 && l < 20) << l;
+    for (auto& doc : d.heads) {
+      ASSERT_EQ(doc.size(), 270u);
+      for (auto& h : doc) {
+        EXPECT_GE(h.sink_mass, 0.0);
+        EXPECT_LE(h.sink_mass, h.top1 + 1e-9);  // the largest weight is at least the sink's
+        EXPECT_LE(h.top1, h.top2 + 1e-12);
+        EXPECT_LE(h.top2, 1.0 + 1e-6);
+        EXPECT_GE(h.row_entropy, -1e-9);
+        EXPECT_LE(h.row_entropy, 1.0 + 1e-6);
+        EXPECT_GE(h.col_entropy, -1e-9);
+        EXPECT_LE(h.col_entropy, 1.0 + 1e-6);
+        EXPECT_GT(h.v_sink, 0.0);
+        EXPECT_GT(h.v_other, 0.0);
+        EXPECT_GE(h.gap_std, 0.0);
+      }
+    }
+    for (auto& doc : d.layers)
+      for (auto& l : doc) {
+        EXPECT_GT(l.resid_sink, 0.0);
+        EXPECT_GE(l.max_abs, std::abs(l.top_val[0]) - 1e-9);
+        EXPECT_GE(std::abs(l.top_val[0]), std::abs(l.top_val[1]));
+        EXPECT_GE(std::abs(l.top_val[1]), std::abs(l.top_val[2]));
+        EXPECT_LE(l.median_abs, l.max_abs);
+      }
+    for (auto& s : d.secondary) {
+      EXPECT_NE(s.position, 0);
+      EXPECT_GE(s.mass, o.secondary_threshold);
+      EXPECT_EQ(s.token, d.docs[s.doc].pieces[s.position]);
+    }
+  }
+  // SmolLM2 has attention sinks: on average more than a third of the mass lands on BOS.
+  double mean = 0;
+  for (int l = 0; l < 30; ++l)
+    for (int h = 0; h < 9; ++h) mean += head_mean(r.domains[0], 9, l, h, &HeadDoc::sink_mass) / 270;
+  EXPECT_GT(mean, 0.33);
+  auto ranked = rank_heads(r, 200, 7);
+  ASSERT_EQ(ranked.size(), 270u);
+  for (size_t i = 1; i < ranked.size(); ++i) EXPECT_GE(std::abs(ranked[i - 1].diff.mean), std::abs(ranked[i].diff.mean));
+  EXPECT_NEAR(ranked[0].diff.mean, ranked[0].mass_a - ranked[0].mass_b, 1e-12);
+}
+
+TEST(LlmScan, IsDeterministicAndWorksWithoutBos) {
+  NEED_MODEL();
+  auto o = small();
+  o.docs = 1;
+  auto dd = two_domains(*pm->tokenizer, o);
+  auto a = scan(*pm->model, dd, o), b = scan(*pm->model, dd, o);
+  for (size_t d = 0; d < 2; ++d) {
+    EXPECT_EQ(a.domains[d].base_loss, b.domains[d].base_loss);
+    for (size_t i = 0; i < 270; ++i) {
+      EXPECT_EQ(a.domains[d].heads[0][i].sink_mass, b.domains[d].heads[0][i].sink_mass);
+      EXPECT_EQ(a.domains[d].heads[0][i].gap_std, b.domains[d].heads[0][i].gap_std);
+    }
+    EXPECT_EQ(a.domains[d].secondary.size(), b.domains[d].secondary.size());
+  }
+  o.add_bos = false;
+  auto nb = two_domains(*pm->tokenizer, o);
+  EXPECT_NE(nb[0].docs[0].ids[0], pm->tokenizer->bos_id());
+  auto c = scan(*pm->model, nb, o);
+  EXPECT_EQ(c.domains[0].heads[0].size(), 270u);
+}
+
+TEST(LlmScan, ZeroHeadEqualsZeroedOutputColumns) {
+  NEED_MODEL();
+  auto o = small();
+  o.docs = 1;
+  auto doc = two_domains(*pm->tokenizer, o)[0].docs[0];
+  auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end()), torch::kInt64).unsqueeze(0);
+  const HeadRef hr{5, 3};
+  Hooks h;
+  add_ablation(h, AblationKind::ZeroHead, hr, 0);
+  double hooked = sequence_loss(*pm->model, x, &h)[0];
+  double base = sequence_loss(*pm->model, x)[0];
+  const std::string name = "blocks.5.attn.W_O";
+  auto& W = pm->model->param(name);
+  auto saved = W.clone();
+  const int64_t hd = pm->model->spec().hd();
+  {
+    torch::NoGradGuard ng;
+    W.narrow(1, hr.head * hd, hd).zero_();
+  }
+  double hand = sequence_loss(*pm->model, x)[0];
+  {
+    torch::NoGradGuard ng;
+    W.copy_(saved);
+  }
+  EXPECT_NEAR(hooked, hand, 1e-5);
+  EXPECT_GT(std::abs(hooked - base), 1e-6);  // the head does something
+  EXPECT_NEAR(sequence_loss(*pm->model, x)[0], base, 1e-7);
+}
+
+TEST(LlmScan, AttendSinkCopiesTheSinkValue) {
+  NEED_MODEL();
+  auto o = small();
+  o.docs = 1;
+  auto doc = two_domains(*pm->tokenizer, o)[1].docs[0];
+  auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end() - 1), torch::kInt64).unsqueeze(0);
+  for (int P : {0, 4}) {
+    Hooks h;
+    add_ablation(h, AblationKind::SinkAttention, {7, 2}, P);
+    h.record(HookPoint::V, 7);
+    h.record(HookPoint::Z, 7);
+    h.record(HookPoint::Pattern, 7);
+    torch::NoGradGuard ng;
+    pm->model->forward(x, &h);
+    auto v = h.get(HookPoint::V, 7)[0].select(1, 2);  // [T, hd]
+    auto z = h.get(HookPoint::Z, 7)[0].select(1, 2);
+    const int64_t T = v.size(0);
+    auto want = v[P].unsqueeze(0).expand({T - P, v.size(1)});
+    EXPECT_TRUE(torch::allclose(z.narrow(0, P, T - P), want, 1e-5, 1e-6)) << "P=" << P;
+    auto pat = h.get(HookPoint::Pattern, 7)[0][2];
+    EXPECT_NEAR(pat.narrow(0, P, T - P).select(1, P).sum().item<double>(), (double)(T - P), 1e-6);
+    EXPECT_NEAR(pat.sum().item<double>(), (double)T, 1e-3);  // rows still sum to 1
+  }
+}
+
+TEST(LlmScan, BatchedAblationEqualsOneAtATime) {
+  NEED_MODEL();
+  auto o = small();
+  o.docs = 1;
+  auto dd = two_domains(*pm->tokenizer, o);
+  auto r = scan(*pm->model, dd, o);
+  std::vector<HeadRef> heads{{0, 1}, {12, 4}, {29, 8}};
+  AblationOptions ao;
+  ao.batch = 4, ao.resamples = 50;
+  auto run = ablate(*pm->model, r, heads, ao);
+  ASSERT_EQ(run.results.size(), 3u * 2 * 2);
+  for (auto& a : run.results) {
+    const auto& doc = r.domains[a.domain].docs[0];
+    auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end()), torch::kInt64).unsqueeze(0);
+    Hooks h;
+    add_ablation(h, a.kind, a.head, 0);
+    double want = sequence_loss(*pm->model, x, &h)[0] - r.domains[a.domain].base_loss[0];
+    EXPECT_NEAR(a.delta[0], want, 2e-4) << head_label(a.head) << " " << ablation_name(a.kind);
+    EXPECT_EQ(a.ci.lo, a.ci.hi);  // one document: no spread
+  }
+}
+
+TEST(LlmScan, BadInput) {
+  NEED_MODEL();
+  const std::string dir = std::string(SINKLAB_SHARED_DIR) + "/data/domains/";
+  auto texts = read_jsonl_corpus(dir + "prose_wikipedia.jsonl", 3);
+  auto o = small();
+  o.sink_pos = 31;
+  EXPECT_THROW(prepare_domain(*pm->tokenizer, "p", texts, o), InputError);
+  o.sink_pos = 0;
+  o.ctx = 100000;
+  try {
+    prepare_domain(*pm->tokenizer, "p", texts, o);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("3 skipped"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_head_selection("30.0", 30, 9, {}), InputError);
+  EXPECT_THROW(parse_head_selection("1.9", 30, 9, {}), InputError);
+  EXPECT_THROW(parse_head_selection("1-2", 30, 9, {}), InputError);
+  EXPECT_THROW(parse_head_selection("top:x", 30, 9, {}), InputError);
+  EXPECT_EQ(parse_head_selection("all", 30, 9, {}).size(), 270u);
+  auto two = parse_head_selection("3.4,0.0,3.4", 30, 9, {});
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0], (HeadRef{3, 4}));
+}
+
+TEST(LlmScan, BootstrapIntervals) {
+  std::vector<double> x{1, 2, 3, 4, 5, 6, 7, 8};
+  auto a = bootstrap_mean(x, 1000, 3), b = bootstrap_mean(x, 1000, 3);
+  EXPECT_EQ(a.lo, b.lo);
+  EXPECT_EQ(a.hi, b.hi);
+  EXPECT_DOUBLE_EQ(a.mean, 4.5);
+  EXPECT_LT(a.lo, 4.5);
+  EXPECT_GT(a.hi, 4.5);
+  EXPECT_GT(a.lo, 1.0);
+  EXPECT_LT(a.hi, 8.0);
+  auto c = bootstrap_mean({2, 2, 2}, 100, 1);
+  EXPECT_EQ(c.lo, 2);
+  EXPECT_EQ(c.hi, 2);
+  auto d = bootstrap_diff({5, 6, 7}, {1, 2, 3}, 500, 1);
+  EXPECT_DOUBLE_EQ(d.mean, 4.0);
+  EXPECT_GE(d.lo, 2.0);
+  EXPECT_LE(d.hi, 6.0);
+}
