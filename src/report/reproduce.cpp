@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,6 +15,7 @@
 #include "model/transformer.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
+#include "report/core/theory_report.h"
 #include "report/toy_figures.h"
 #include "train/trainer.h"
 
@@ -83,6 +86,9 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
   std::vector<TrainConfig> cfgs;
   for (auto& p : plan) {
     std::vector<std::string> sets = {"data.source=" + o.source, "run.out_dir=" + o.out + "/runs", "run.name=" + p.key};
+    // Quick scale: the 3-layer runs take 2000 steps instead of 3000 so that the plan fits
+    // about 20 minutes on 2 cores (measured: docs/benchmarks.md); --set overrides.
+    if (quick && p.key.find("3l") != std::string::npos) sets.push_back("train.steps=2000");
     sets.insert(sets.end(), o.sets.begin(), o.sets.end());
     cfgs.push_back(load_train_config(p.preset, "", sets));
   }
@@ -90,13 +96,13 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
 
   std::vector<Done> done;
   auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < plan.size(); ++i) {
+  // Training: two lanes of one compute thread each (a 2-core machine is used best by
+  // two small runs side by side); the longest runs start first.
+  auto train_one = [&](size_t i, bool progress) {
     const auto& c = cfgs[i];
     const std::string dir = c.out_dir + "/" + c.name;
-    if (o.progress) fmt::print(stderr, "[{}/{}] {} ({})\n", i + 1, plan.size(), plan[i].label, plan[i].preset);
     TrainOptions to;
-    to.progress = o.progress;
-    bool finished = false;
+    to.progress = progress;
     if (fs::exists(dir + "/config.toml")) {
       auto ck = list_checkpoints(dir);
       TrainConfig old = load_run_config(dir);
@@ -106,17 +112,60 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
       y.describe(b);
       require(a.to_toml() == b.to_toml() || !o.resume,
               "'" + dir + "' holds a run with another config; remove it or choose another --out");
-      if (!o.resume) fs::remove_all(dir);
-      else if (!ck.empty() && ck.back() >= c.steps) finished = true;
-      else if (!ck.empty()) {
-        train_resume(dir, {}, to);
-        finished = true;
-      } else fs::remove_all(dir);
+      if (o.resume && !ck.empty() && ck.back() >= c.steps) return;
+      if (o.resume && !ck.empty()) {
+        auto r = train_resume(dir, {}, to);
+        require(!r.interrupted, "interrupted; run the same command again to continue");
+        return;
+      }
+      fs::remove_all(dir);
     }
-    if (!finished) {
-      auto r = train_new(c, to);
-      require(!r.interrupted, "interrupted; run the same command again to continue");
-    }
+    auto r = train_new(c, to);
+    require(!r.interrupted, "interrupted; run the same command again to continue");
+  };
+  const int lanes = quick ? 2 : 1;
+  if (lanes > 1)
+    for (auto& c : cfgs) c.threads = 1;
+  std::vector<size_t> order(plan.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return (int64_t)cfgs[x].layers * cfgs[x].steps > (int64_t)cfgs[y].layers * cfgs[y].steps;
+  });
+  {
+    std::mutex mu;
+    size_t next = 0, finished = 0;
+    std::vector<std::exception_ptr> errors(lanes);
+    Progress overall((int64_t)plan.size(), "reproduce: runs trained", o.progress);
+    auto lane = [&](int id) {
+      try {
+        for (;;) {
+          size_t i;
+          {
+            std::lock_guard<std::mutex> l(mu);
+            if (next >= order.size()) return;
+            i = order[next++];
+            if (o.progress) fmt::print(stderr, "start {} ({}, {} steps)\n", plan[i].label, plan[i].preset, cfgs[i].steps);
+          }
+          train_one(i, o.progress && lanes == 1);
+          std::lock_guard<std::mutex> l(mu);
+          overall.update((int64_t)++finished, plan[i].key + " done");
+        }
+      } catch (...) {
+        errors[id] = std::current_exception();
+        std::lock_guard<std::mutex> l(mu);
+        next = order.size();  // stop the other lane after its current run
+      }
+    };
+    std::vector<std::thread> th;
+    for (int k = 0; k < lanes; ++k) th.emplace_back(lane, k);
+    for (auto& t : th) t.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    overall.finish();
+  }
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto& c = cfgs[i];
+    const std::string dir = c.out_dir + "/" + c.name;
     AnalyzeOptions ao;
     ao.progress = false;
     Done d{plan[i], dir, c, analyze_run(dir, ao)};
@@ -343,6 +392,11 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
       if (n.rfind("pattern_", 0) == 0 || n == "residual_norm.png") html.figure(e.path().string(), "", 70);
     }
   }
+  html.section("Theory: the reduced model against these runs");
+  std::vector<std::pair<std::string, std::string>> theory_runs;
+  for (auto& d : done)
+    if (d.plan.key != "relu-1l" && d.plan.key != "relu-3l") theory_runs.emplace_back(d.plan.label, d.dir);
+  report::add_theory_section(html, o.out + "/theory", theory_runs, a1.cfg.lr, a1.cfg.beta2);
   ReproduceResult out;
   out.claims = claims;
   out.claims_path = o.out + "/claims.json";

@@ -16,7 +16,7 @@ Registrar reg(40, [](CLI::App& app) {
        fresh = std::make_shared<bool>(false), noprog = std::make_shared<bool>(false);
   auto* c = app.add_subcommand("reproduce",
                                "Train, analyse and judge the paper's toy experiments; writes report.html and claims.json");
-  auto* q = c->add_flag("--quick", *quick, "CPU scale (default): d=64, T=64, batch 64, 3000 steps");
+  auto* q = c->add_flag("--quick", *quick, "CPU scale (default): cpu-* presets (d=64, T=64, batch 64, AdamW lr 3e-3), 3000 steps for 1 layer and 2000 for 3 layers, two runs at a time");
   c->add_flag("--paper", *paper, "the paper's configuration: d=256, T=256, batch 512, 10k steps (GPU recommended)")
       ->excludes(q);
   c->add_option("--out", o->out, "output directory")->capture_default_str();
