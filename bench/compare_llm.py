@@ -68,7 +68,7 @@ def main():
     flt = "BM_llm_forward/.*/threads:(%s)$" % "|".join(str(t) for t in a.threads)
     env = dict(os.environ, SINKLAB_TEST_MODEL=a.model)
     r = subprocess.run([a.bench, "--benchmark_format=json", "--benchmark_filter=" + flt,
-                        "--benchmark_min_time=%ss" % a.min_time], capture_output=True, text=True, env=env)
+                        "--benchmark_min_time=%s" % a.min_time], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit("bench_llm failed: " + r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "bench_llm failed")
     sk = {}
