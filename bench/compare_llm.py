@@ -67,12 +67,17 @@ def main():
     # sinklab
     flt = "BM_llm_forward/.*/threads:(%s)$" % "|".join(str(t) for t in a.threads)
     env = dict(os.environ, SINKLAB_TEST_MODEL=a.model)
-    r = subprocess.run([a.bench, "--benchmark_format=json", "--benchmark_filter=" + flt,
-                        "--benchmark_min_time=%s" % a.min_time], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        sys.exit("bench_llm failed: " + r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "bench_llm failed")
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+        # The JSON goes to a file: bench_llm may print other lines on stdout.
+        r = subprocess.run([a.bench, "--benchmark_out=" + tmp.name, "--benchmark_out_format=json",
+                            "--benchmark_filter=" + flt, "--benchmark_min_time=%s" % a.min_time],
+                           capture_output=True, text=True, env=env)
+        if r.returncode != 0:
+            sys.exit("bench_llm failed: " + r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "bench_llm failed")
+        bench_json = json.load(open(tmp.name))
     sk = {}
-    for b in json.loads(r.stdout)["benchmarks"]:
+    for b in bench_json["benchmarks"]:
         if b.get("error_occurred"):
             sys.exit("bench_llm: " + b.get("error_message", "error"))
         _, mode, th = b["name"].split("/")[:3]
