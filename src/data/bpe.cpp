@@ -126,7 +126,14 @@ CompiledRegex::~CompiledRegex() {
 }
 
 void Tokenizer::Impl::init_bpe() {
-  const PreTokenizerInfo info = pretokenizer_info(d.pre);
+  PreTokenizerInfo info;
+  const bool explicit_regexes = !d.pre_regexes.empty();
+  if (explicit_regexes) {
+    info.regexes = d.pre_regexes;
+    info.ignore_merges = d.ignore_merges;
+  } else {
+    info = pretokenizer_info(d.pre);
+  }
   ignore_merges = info.ignore_merges;
   for (const auto& re : info.regexes) {
     CompiledRegex cr;
@@ -140,6 +147,9 @@ void Tokenizer::Impl::init_bpe() {
     if (!code) {
       PCRE2_UCHAR buf[256];
       pcre2_get_error_message(err, buf, sizeof buf);
+      if (explicit_regexes)  // from a file: bad input, not a bug
+        fail(fmt::format("{}: pre-tokenizer regex '{}' does not compile at offset {}: {}", what, re, off,
+                         reinterpret_cast<const char*>(buf)));
       throw std::logic_error(fmt::format("pre-tokenizer regex does not compile at {}: {}", off,
                                          reinterpret_cast<const char*>(buf)));
     }
@@ -205,7 +215,8 @@ std::vector<std::pair<size_t, size_t>> Tokenizer::Impl::split_words(std::string_
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
           pcre2_match_data_free(md);
-          throw std::runtime_error(fmt::format("pre-tokenizer regex failed (PCRE2 error {})", rc));
+          fail(fmt::format("{}: pre-tokenizer regex failed (PCRE2 error {}; the text may be too "
+                           "hard for the pattern)", what, rc));
         }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
         const size_t mb = ov[0], me = ov[1];

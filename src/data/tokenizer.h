@@ -49,6 +49,12 @@ struct TokenizerData {
   std::vector<int32_t> token_types; // TokenType values; empty = all Normal
   std::vector<float> scores;        // SentencePiece scores; empty = all 0
   std::vector<std::string> merges;  // BPE merges "a b", rank = index
+  // BPE: explicit pre-tokenizer regexes (e.g. taken from a Hugging Face
+  // tokenizer.json), applied in order like pretokenizer_info's lists. When not
+  // empty they replace the list named by `pre` (which is then only a label), and
+  // ignore_merges says whether a word that is a whole token skips the merges.
+  std::vector<std::string> pre_regexes;
+  bool ignore_merges = false;
   int32_t bos_id = -1, eos_id = -1, unk_id = -1, pad_id = -1;  // -1 = none
   bool add_bos = false;             // file defaults (callers may override per call)
   bool add_eos = false;

@@ -1,7 +1,34 @@
 // Tokenizers of Hugging Face model directories (torch-free).
+//
+// tokenizer.json (the `tokenizers` library format) with a byte-level BPE model is
+// turned into TokenizerData model "gpt2": the vocabulary in id order, the merges
+// ("a b" strings or [a, b] pairs), added tokens (special -> CONTROL, else
+// USER_DEFINED), the pre-tokenizer regexes written in the file (ByteLevel with
+// use_regex: the GPT-2 regex; Split(Regex, Isolated); Digits), model.ignore_merges,
+// and the BOS/EOS tokens the post-processor adds (TemplateProcessing,
+// Roberta/BertProcessing, ByteLevel, Sequence). tokenizer_config.json, when
+// present, names bos/eos/pad/unk tokens, and its add_bos_token / add_eos_token
+// override the post-processor for Llama/Gemma tokenizer classes (as transformers
+// does). Anything else (WordPiece/Unigram models, normalizers that change text,
+// Metaspace pre-tokenizers, BPE dropout, subword prefixes, add_prefix_space)
+// is an InputError naming the file and the feature.
+//
+// tokenizer.model (SentencePiece, Llama 2 style) is loaded with the sentencepiece
+// library and turned into TokenizerData model "llama" (pieces, scores, types, the
+// special ids, add_dummy_prefix); only BPE models with the identity normalizer
+// and no extra-whitespace removal are accepted (checked from the model's
+// normalizer spec, and by comparing the library's ids with ours on a probe text).
+// tokenizer_config.json gives add_bos_token (default true) and add_eos_token
+// (default false) as transformers' LlamaTokenizer reads them, plus added tokens
+// past the SentencePiece vocabulary.
+//
+// Encoding then matches transformers' tokenizer(text).input_ids when called with
+// EncodeOptions::parse_special = true (transformers matches special tokens written
+// in the text by default) and the file's add_bos/add_eos.
 #pragma once
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "data/tokenizer.h"
 
@@ -9,6 +36,23 @@ namespace sinklab {
 
 // Tokenizer of a Hugging Face model directory (tokenizer.json, else tokenizer.model).
 // std::nullopt if the directory has neither file. InputError on malformed files.
+// (When tokenizer.json describes a SentencePiece-style tokenizer this loader does
+// not support (Llama 2's converted file) and tokenizer.model exists, the latter is
+// used.)
 std::optional<Tokenizer> tokenizer_from_hf_dir(const std::string& dir);
+
+// A tokenizer.json file; tokenizer_config.json in the same directory is read when
+// present. InputError on a malformed or unsupported file.
+Tokenizer tokenizer_from_hf_json(const std::string& path);
+
+// A SentencePiece tokenizer.model file; tokenizer_config.json in the same
+// directory is read when present. InputError on a malformed or unsupported file.
+Tokenizer tokenizer_from_spm_model(const std::string& path);
+
+// The TokenizerData of a tokenizer.json text (`what` names it in messages) and an
+// optional tokenizer_config.json text (empty: none). For tests and fuzzing.
+TokenizerData tokenizer_data_from_hf_json(std::string_view json_text, const std::string& what,
+                                          std::string_view config_text = {},
+                                          const std::string& config_what = "tokenizer_config.json");
 
 }  // namespace sinklab
