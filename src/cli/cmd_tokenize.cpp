@@ -1,4 +1,6 @@
-// sinklab llm tokenize MODEL --text T: the tokenizer stored in a GGUF file.
+// sinklab llm tokenize MODEL --text T: the tokenizer stored in a GGUF file, or a
+// Hugging Face model directory / tokenizer.json / tokenizer.model.
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "cli/command.h"
 #include "data/tokenizer.h"
 #include "data/tokenizer_gguf.h"
+#include "data/tokenizer_hf.h"
 #include "io/error.h"
 #include "io/files.h"
 #include "io/gguf.h"
@@ -27,6 +30,24 @@ struct TokenizeOptions {
   bool json = false;
 };
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// GGUF file, Hugging Face directory, tokenizer.json or tokenizer.model.
+Tokenizer load_tokenizer(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    auto tok = tokenizer_from_hf_dir(path);
+    if (!tok) fail(fmt::format("'{}': the directory has no tokenizer.json or tokenizer.model", path));
+    return std::move(*tok);
+  }
+  if (ends_with(path, ".json")) return tokenizer_from_hf_json(path);
+  if (ends_with(path, ".model")) return tokenizer_from_spm_model(path);
+  const gguf::GgufFile file(path);
+  return tokenizer_from_gguf(file);
+}
+
 void run_tokenize(const TokenizeOptions& o) {
   std::string text;
   std::string source;
@@ -42,8 +63,7 @@ void run_tokenize(const TokenizeOptions& o) {
     fail(fmt::format("{} is not valid UTF-8 text (invalid byte 0x{:02x} at offset {})", source,
                      static_cast<unsigned char>(text[bad]), bad));
 
-  const gguf::GgufFile file(o.model);
-  const Tokenizer tok = tokenizer_from_gguf(file);
+  const Tokenizer tok = load_tokenizer(o.model);
   EncodeOptions eo;
   if (o.no_bos) eo.add_bos = false;
   else if (o.bos) eo.add_bos = true;
@@ -72,8 +92,10 @@ void run_tokenize(const TokenizeOptions& o) {
 Registrar reg(60, [](CLI::App& app) {
   auto* g = group(app, "llm", "Pretrained LLMs (GGUF): tokenizer, forward pass, perplexity");
   auto o = std::make_shared<TokenizeOptions>();
-  auto* c = g->add_subcommand("tokenize", "Tokenize text with the tokenizer stored in a GGUF file");
-  c->add_option("model", o->model, "GGUF model file")->required();
+  auto* c = g->add_subcommand("tokenize", "Tokenize text with the tokenizer of a GGUF file or a Hugging Face model directory");
+  c->add_option("model", o->model,
+                "GGUF model file, Hugging Face model directory, tokenizer.json or tokenizer.model")
+      ->required();
   auto* t = c->add_option("--text", o->text, "text to tokenize (UTF-8)");
   auto* tf = c->add_option("--text-file", o->text_file, "read the text from a file (UTF-8)");
   t->excludes(tf);

@@ -236,7 +236,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOption
     std::string_view raw = text.substr(f.begin, f.end - f.begin);
     if (m.spm) {
       std::string s;
-      if (m.d.add_space_prefix && prev_special) s = " ";
+      if (m.d.add_space_prefix && prev_special && (m.d.space_prefix_after_special || f.begin == 0)) s = " ";
       s.append(raw.data(), raw.size());
       m.encode_spm(s, out);
     } else {

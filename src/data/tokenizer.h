@@ -59,6 +59,11 @@ struct TokenizerData {
   bool add_bos = false;             // file defaults (callers may override per call)
   bool add_eos = false;
   bool add_space_prefix = true;     // SentencePiece only
+  // SentencePiece, with add_space_prefix: true (llama.cpp, transformers' legacy
+  // LlamaTokenizer): the space goes in front of every raw fragment that starts the
+  // text or follows a special token; false (transformers' legacy=false): only in
+  // front of the text itself, when it does not start with a special token.
+  bool space_prefix_after_special = true;
 };
 
 struct EncodeOptions {

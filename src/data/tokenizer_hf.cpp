@@ -137,7 +137,7 @@ void read_post(const json& p, PostState& st, const std::string& what, int depth,
     if (!v || !v->is_array() || v->size() != 2 || !(*v)[1].is_number_integer())
       bad(what, fmt::format("post_processor {} has no [token, id] \"{}\"", type, key));
     const int64_t id = (*v)[1].get<int64_t>();
-    if (id < 0 || id >= (int64_t)ids.size() + (int64_t)kMaxTokens) bad(what, fmt::format("post_processor {}: bad id {}", type, id));
+    if (id < 0 || id >= (int64_t)kMaxTokens) bad(what, fmt::format("post_processor {}: bad id {}", type, id));
     return static_cast<int32_t>(id);
   };
   if (type == "Sequence") {
@@ -209,14 +209,14 @@ bool is_noop_normalizer(const json& n, int depth) {
   return true;
 }
 
-std::string normalizer_name(const json& n) {
+std::string normalizer_name(const json& n, int depth = 0) {
   const json* t = member(n, "type");
   std::string name = t && t->is_string() ? t->get<std::string>() : "?";
-  if (name == "Sequence") {
+  if (name == "Sequence" && depth <= kMaxDepth) {
     const json* list = member(n, "normalizers");
     if (list && list->is_array()) {
       for (const auto& q : *list)
-        if (!is_noop_normalizer(q, 1)) return normalizer_name(q);
+        if (!is_noop_normalizer(q, depth + 1)) return normalizer_name(q, depth + 1);
     }
   }
   return name;
@@ -637,6 +637,11 @@ Tokenizer tokenizer_from_spm_model(const std::string& path) {
       }
     }
     apply_config(config, config_what, d, true, id_map(d.tokens));
+    // transformers' LlamaTokenizer with legacy=false: no space after special tokens.
+    if (const json* legacy = member(config, "legacy")) {
+      if (!legacy->is_boolean()) bad(config_what, "legacy is not a boolean");
+      d.space_prefix_after_special = legacy->get<bool>();
+    }
   }
   Tokenizer tok(std::move(d), what);
 

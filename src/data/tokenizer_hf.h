@@ -19,8 +19,10 @@
 // and no extra-whitespace removal are accepted (checked from the model's
 // normalizer spec, and by comparing the library's ids with ours on a probe text).
 // tokenizer_config.json gives add_bos_token (default true) and add_eos_token
-// (default false) as transformers' LlamaTokenizer reads them, plus added tokens
-// past the SentencePiece vocabulary.
+// (default false) as transformers' LlamaTokenizer reads them, `legacy` (false: the
+// dummy-prefix space only at the start of the text, not after special tokens;
+// TokenizerData::space_prefix_after_special), plus added tokens past the
+// SentencePiece vocabulary.
 //
 // Encoding then matches transformers' tokenizer(text).input_ids when called with
 // EncodeOptions::parse_special = true (transformers matches special tokens written

@@ -1,7 +1,7 @@
 # sinklab llm tokenize: bad input gives one line and exit code 2.
 sinklab_cli_test(tokenize.help 0 "--no-bos" llm tokenize --help)
 sinklab_cli_test(tokenize.missing_model 2 "cannot open" llm tokenize @SCRATCH@/nope.gguf --text hi)
-sinklab_cli_test(tokenize.not_gguf 2 "not a GGUF file" llm tokenize @TESTDATA@/tokenizer/spm_tiny.json --text hi)
+sinklab_cli_test(tokenize.not_gguf 2 "not a GGUF file" llm tokenize @TESTDATA@/tokenizer/not_utf8.txt --text hi)
 sinklab_cli_test(tokenize.no_text 2 "--text or --text-file" llm tokenize @TESTDATA@/gguf/ok_v3.gguf)
 sinklab_cli_test(tokenize.text_and_file 2 "excludes" llm tokenize @TESTDATA@/gguf/ok_v3.gguf --text a --text-file b)
 sinklab_cli_test(tokenize.bos_and_no_bos 2 "excludes" llm tokenize @TESTDATA@/gguf/ok_v3.gguf --text a --bos --no-bos)

@@ -46,6 +46,10 @@ LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,
                 r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
+SPECIAL_CASES = ["<s>hello</s> world", "hello</s>world", "</s>", "a <unk> b", "  two spaces</s>  x",
+                 "\u2581already escaped</s>\u2581x", "tab\t</s>\nnewline", "<s>"]
+
+
 def cache_dir():
     cache = os.environ.get("SINKLAB_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sinklab")
@@ -188,6 +192,17 @@ def make_spm(a, texts):
         tok = LlamaTokenizer(vocab_file=prefix + ".model", legacy=True)
         tok.save_pretrained(d)
     write_golden("spm1k", d, a, os.path.join(a.out, "spm1k.golden.json"), slow_llama=True)
+    # Special tokens written in the text: legacy=True (a dummy prefix after each
+    # special token, as llama.cpp) and legacy=False (only at the start of the text).
+    cases = []
+    for legacy in (True, False):
+        tok = LlamaTokenizer.from_pretrained(d, legacy=legacy)
+        for t in SPECIAL_CASES:
+            cases.append({"legacy": legacy, "text": t, "ids": tok(t).input_ids})
+    with open(os.path.join(a.out, "spm1k.special_cases.json"), "w") as f:
+        json.dump({"generator": "tests/tools/make_hf_tokenizers.py (LlamaTokenizer, slow)",
+                   "call": "LlamaTokenizer.from_pretrained(dir, legacy=L)(text).input_ids", "cases": cases}, f,
+                  indent=1, ensure_ascii=False)
 
 
 def make_smollm2(a):

@@ -219,6 +219,30 @@ TEST(HfTokenizer, SentencePieceModelMatchesLlamaTokenizer) {
   check_golden(*tok, kDir + "/spm1k.golden.json", 90);
 }
 
+// Special tokens written in the text: transformers' LlamaTokenizer puts the dummy
+// prefix after each special token with legacy=true (as llama.cpp), only at the
+// start of the text with legacy=false (tokenizer_config.json "legacy").
+TEST(HfTokenizer, SentencePieceSpecialTokensLegacyAndNot) {
+  const auto g = nlohmann::json::parse(slurp(kDir + "/spm1k.special_cases.json"));
+  size_t n = 0;
+  for (bool legacy : {true, false}) {
+    Scratch s;
+    fs::copy_file(kDir + "/spm1k/tokenizer.model", s.dir / "tokenizer.model");
+    s.put("tokenizer_config.json", std::string("{\"legacy\": ") + (legacy ? "true" : "false") + "}");
+    auto tok = sinklab::tokenizer_from_hf_dir(s.dir.string());
+    ASSERT_TRUE(tok.has_value());
+    EncodeOptions o;
+    o.parse_special = true;
+    for (const auto& c : g.at("cases")) {
+      if (c.at("legacy").get<bool>() != legacy) continue;
+      const std::string text = c.at("text");
+      EXPECT_EQ(tok->encode(text, o), c.at("ids").get<Ids>()) << "legacy=" << legacy << " text '" << text << "'";
+      ++n;
+    }
+  }
+  EXPECT_EQ(n, 16u);
+}
+
 // SmolLM2's tokenizer as transformers converts it from the GGUF file: the file is
 // ~2 MB and made by tests/tools/make_hf_tokenizers.py into the cache.
 TEST(HfTokenizer, Smollm2FromGgufMatchesTransformers) {
