@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-pthread
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libsentencepiece-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libsentencepiece-dev libicu-dev
   gnuplot-nox
   python3-torch python3-numpy python3-pip
   clang libclang-rt-14-dev

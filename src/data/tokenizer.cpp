@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <unicode/bytestream.h>
+#include <unicode/normalizer2.h>
 
 #include "data/tokenizer_impl.h"
 #include "io/error.h"
@@ -101,6 +103,26 @@ std::string sanitize(std::string_view s) {
 
 }  // namespace utf8
 
+namespace {
+
+// NFC of valid UTF-8 text (ICU); the text itself when it is already normalized.
+std::string nfc(std::string_view text) {
+  if (text.size() > static_cast<size_t>(INT32_MAX)) fail("text too long for NFC normalization");
+  UErrorCode err = U_ZERO_ERROR;
+  const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(err);
+  if (U_FAILURE(err) || !n) throw std::runtime_error("ICU NFC normalizer unavailable");
+  const icu::StringPiece sp(text.data(), static_cast<int32_t>(text.size()));
+  if (n->isNormalizedUTF8(sp, err) && U_SUCCESS(err)) return std::string(text);
+  err = U_ZERO_ERROR;
+  std::string out;
+  icu::StringByteSink<std::string> sink(&out);
+  n->normalizeUTF8(0, sp, sink, nullptr, err);
+  if (U_FAILURE(err)) throw std::runtime_error(std::string("ICU NFC normalization failed: ") + u_errorName(err));
+  return out;
+}
+
+}  // namespace
+
 size_t first_invalid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -126,6 +148,8 @@ Tokenizer::Tokenizer(TokenizerData data, const std::string& what) {
   d = std::move(data);
   const auto bad = [&](const std::string& msg) { fail(fmt::format("{}: {}", what, msg)); };
 
+  if (!d.normalizer.empty() && d.normalizer != "NFC")
+    bad(fmt::format("unsupported normalizer '{}' (supported: NFC)", d.normalizer));
   if (d.model == "gpt2") impl->spm = false;
   else if (d.model == "llama") impl->spm = true;
   else bad(fmt::format("unsupported tokenizer model '{}' (supported: gpt2, llama)", d.model));
@@ -234,6 +258,11 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOption
       continue;
     }
     std::string_view raw = text.substr(f.begin, f.end - f.begin);
+    std::string normalized;
+    if (!m.d.normalizer.empty()) {
+      normalized = is_valid_utf8(raw) ? nfc(raw) : nfc(utf8::sanitize(raw));
+      raw = normalized;
+    }
     if (m.spm) {
       std::string s;
       if (m.d.add_space_prefix && prev_special && (m.d.space_prefix_after_special || f.begin == 0)) s = " ";

@@ -55,6 +55,9 @@ struct TokenizerData {
   // ignore_merges says whether a word that is a whole token skips the merges.
   std::vector<std::string> pre_regexes;
   bool ignore_merges = false;
+  // Unicode normalization of every raw text fragment (not special tokens) before
+  // pre-tokenisation, as Hugging Face normalizers do: "" (none) or "NFC" (ICU).
+  std::string normalizer;
   int32_t bos_id = -1, eos_id = -1, unk_id = -1, pad_id = -1;  // -1 = none
   bool add_bos = false;             // file defaults (callers may override per call)
   bool add_eos = false;

@@ -209,6 +209,11 @@ bool is_noop_normalizer(const json& n, int depth) {
   return true;
 }
 
+bool type_is(const json& obj, const char* type) {
+  const json* t = member(obj, "type");
+  return t && t->is_string() && t->get_ref<const std::string&>() == type;
+}
+
 std::string normalizer_name(const json& n, int depth = 0) {
   const json* t = member(n, "type");
   std::string name = t && t->is_string() ? t->get<std::string>() : "?";
@@ -400,9 +405,28 @@ TokenizerData tokenizer_data_from_hf_json(std::string_view json_text, const std:
   }
   if (mtype != "BPE") bad(what, fmt::format("unsupported tokenizer model type '{}' (supported: BPE)", mtype));
 
-  if (const json* n = member(root, "normalizer"); n && !is_noop_normalizer(*n, 0))
-    bad(what, fmt::format("unsupported normalizer '{}' (it changes the text; only none is supported)",
-                          normalizer_name(*n)));
+  std::string normalizer;
+  if (const json* n = member(root, "normalizer"); n && !is_noop_normalizer(*n, 0)) {
+    // NFC alone (GPT-NeoX, Pythia, OLMo), possibly inside Sequences of nothing else.
+    const json* single = n;
+    for (int depth = 0; depth <= kMaxDepth && single && type_is(*single, "Sequence"); ++depth) {
+      const json* list = member(*single, "normalizers");
+      const json* next = nullptr;
+      size_t active = 0;
+      if (list && list->is_array()) {
+        for (const auto& q : *list) {
+          if (!is_noop_normalizer(q, depth + 1)) {
+            ++active;
+            next = &q;
+          }
+        }
+      }
+      single = active == 1 ? next : nullptr;
+    }
+    if (single && type_is(*single, "NFC")) normalizer = "NFC";
+    else
+      bad(what, fmt::format("unsupported normalizer '{}' (supported: NFC, or none)", normalizer_name(*n)));
+  }
   if (const json* v = member(*model, "dropout"); v && !(v->is_number() && v->get<double>() == 0.0))
     bad(what, "unsupported BPE dropout");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
@@ -454,6 +478,7 @@ TokenizerData tokenizer_data_from_hf_json(std::string_view json_text, const std:
   TokenizerData d;
   d.model = "gpt2";
   d.add_space_prefix = false;
+  d.normalizer = normalizer;
   const size_t n = static_cast<size_t>(max_id + 1);
   d.tokens.assign(n, std::string());
   std::vector<char> have(n, 0);

@@ -6,10 +6,11 @@
 // USER_DEFINED), the pre-tokenizer regexes written in the file (ByteLevel with
 // use_regex: the GPT-2 regex; Split(Regex, Isolated); Digits), model.ignore_merges,
 // and the BOS/EOS tokens the post-processor adds (TemplateProcessing,
-// Roberta/BertProcessing, ByteLevel, Sequence). tokenizer_config.json, when
+// Roberta/BertProcessing, ByteLevel, Sequence), and an NFC normalizer (GPT-NeoX,
+// Pythia, OLMo; TokenizerData::normalizer, ICU). tokenizer_config.json, when
 // present, names bos/eos/pad/unk tokens, and its add_bos_token / add_eos_token
 // override the post-processor for Llama/Gemma tokenizer classes (as transformers
-// does). Anything else (WordPiece/Unigram models, normalizers that change text,
+// does). Anything else (WordPiece/Unigram models, other normalizers,
 // Metaspace pre-tokenizers, BPE dropout, subword prefixes, add_prefix_space)
 // is an InputError naming the file and the feature.
 //

@@ -50,6 +50,11 @@ SPECIAL_CASES = ["<s>hello</s> world", "hello</s>world", "</s>", "a <unk> b", " 
                  "\u2581already escaped</s>\u2581x", "tab\t</s>\nnewline", "<s>"]
 
 
+NFC_CASES = ["Cafe\u0301 au lait", "\u212B ngstr\u00F6m \u2126", "\u1100\u1161\u11A8 \uAC01",
+             "\uFB01 ligature stays (NFC, not NFKC)", "q\u0307\u0323 order", "e\u0301\u0301", "plain ascii 123",
+             "\u0041\u030A\u0301 x\u0344 \u0958"]
+
+
 def cache_dir():
     cache = os.environ.get("SINKLAB_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sinklab")
@@ -139,6 +144,21 @@ def make_bpe(a, texts):
                    "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
                    "model_max_length": 1024}, f, indent=2)
     write_golden("bpe2k", d, a, os.path.join(a.out, "bpe2k.golden.json"))
+
+    # GPT-NeoX/OLMo style: the same tokenizer behind an NFC normalizer. Only the
+    # ids are committed (the test builds this tokenizer.json from bpe2k's).
+    j = json.load(open(os.path.join(d, "tokenizer.json")))
+    j["normalizer"] = {"type": "NFC"}
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "tokenizer.json"), "w") as f:
+            json.dump(j, f, ensure_ascii=False)
+        from transformers import PreTrainedTokenizerFast
+        tok = PreTrainedTokenizerFast(tokenizer_file=os.path.join(tmp, "tokenizer.json"))
+        cases = [{"text": t, "ids": tok(t).input_ids} for t in NFC_CASES]
+        with open(os.path.join(a.out, "bpe2k_nfc.cases.json"), "w") as f:
+            json.dump({"generator": "tests/tools/make_hf_tokenizers.py: bpe2k/tokenizer.json with "
+                                    "normalizer {\"type\": \"NFC\"}, PreTrainedTokenizerFast",
+                       "cases": cases}, f, indent=1, ensure_ascii=False)
 
     # Llama-3 style pipeline over the same vocabulary and merges.
     j = json.load(open(os.path.join(d, "tokenizer.json")))
