@@ -1,6 +1,8 @@
-// `sinklab model info FILE`: architecture, dimensions, tokenizer and tensor types of
-// a GGUF model file (the summary is computed in src/io/gguf_info.cpp).
+// `sinklab model info FILE|DIR`: architecture, dimensions, tokenizer and tensor types of
+// a GGUF model file (src/io/gguf_info.cpp) or a Hugging Face model directory
+// (src/io/hf_dir.cpp).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -10,6 +12,7 @@
 #include "cli/command.h"
 #include "io/gguf.h"
 #include "io/gguf_info.h"
+#include "io/hf_dir.h"
 
 namespace {
 
@@ -21,12 +24,23 @@ struct InfoOptions {
 
 sinklab::cli::Registrar reg(41, [](CLI::App& app) {
   auto* model = sinklab::cli::group(app, "model", "Inspect model files (safetensors, GGUF)");
-  auto* cmd = model->add_subcommand("info", "Summarise a GGUF model: architecture, dimensions, vocabulary, tensor types");
+  auto* cmd = model->add_subcommand(
+      "info", "Summarise a GGUF model or Hugging Face model directory: architecture, dimensions, vocabulary, tensor types");
   auto o = std::make_shared<InfoOptions>();
-  cmd->add_option("FILE", o->path, "a .gguf model file")->required();
+  cmd->add_option("FILE", o->path, "a .gguf model file or a Hugging Face model directory")->required();
   cmd->add_flag("--json", o->json, "print machine-readable JSON");
   cmd->add_flag("--tensors", o->tensors, "also list every tensor (name, type, shape)");
   cmd->callback([o] {
+    std::error_code ec;
+    if (std::filesystem::is_directory(o->path, ec)) {
+      auto s = sinklab::hf::summarize(o->path);
+      std::string out = o->json ? sinklab::hf::summary_to_json(s).dump(2, ' ', false,
+                                                                        nlohmann::json::error_handler_t::replace) +
+                                      "\n"
+                                : sinklab::hf::summary_to_text(s);
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      return;
+    }
     sinklab::gguf::GgufFile f(o->path);
     auto s = sinklab::gguf::summarize(f);
     std::string out = o->json ? sinklab::gguf::summary_to_json(s, o->tensors)

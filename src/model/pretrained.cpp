@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include "data/tokenizer_gguf.h"
+#include "data/tokenizer_hf.h"
 #include "io/dequant.h"
 #include "io/error.h"
 #include "io/gguf.h"
+#include "model/hf_model.h"
 #include "model/transformer.h"
 
 namespace sinklab {
@@ -16,6 +18,10 @@ namespace sinklab {
 PretrainedModel::PretrainedModel() = default;
 PretrainedModel::~PretrainedModel() = default;
 PretrainedModel::PretrainedModel(PretrainedModel&&) noexcept = default;
+const Tokenizer& PretrainedModel::tok() const {
+  require(tokenizer != nullptr, "'" + path + "' has no tokenizer (neither tokenizer.json nor tokenizer.model)");
+  return *tokenizer;
+}
 
 namespace {
 
@@ -96,9 +102,17 @@ std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f) {
 PretrainedModel load_pretrained(const std::string& path) {
   std::error_code ec;
   require(std::filesystem::exists(path, ec), "model '" + path + "' does not exist");
-  require(!std::filesystem::is_directory(path, ec),
-          "'" + path + "' is a directory; Hugging Face model directories are not supported yet (GGUF files are)");
   PretrainedModel pm;
+  if (std::filesystem::is_directory(path, ec)) {  // Hugging Face model directory
+    const hf::HfConfig c = hf::read_config(path);
+    pm.path = path;
+    pm.arch = c.model_type;
+    std::filesystem::path p(path);
+    pm.name = (p.filename().empty() ? p.parent_path() : p).filename().string();
+    pm.model = transformer_from_hf_dir(path);
+    if (auto tok = tokenizer_from_hf_dir(path)) pm.tokenizer = std::make_unique<Tokenizer>(std::move(*tok));
+    return pm;
+  }
   gguf::GgufFile f(path);
   pm.path = path;
   pm.arch = f.architecture();

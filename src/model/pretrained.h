@@ -19,7 +19,9 @@ class GgufFile;
 struct PretrainedModel {
   std::string path, arch, name;
   std::unique_ptr<Transformer> model;
-  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Tokenizer> tokenizer;  // null: a HF directory without tokenizer files
+  // The tokenizer; InputError "'<path>' has no tokenizer ..." when there is none.
+  const Tokenizer& tok() const;
   PretrainedModel();
   ~PretrainedModel();
   PretrainedModel(PretrainedModel&&) noexcept;
@@ -29,7 +31,8 @@ struct PretrainedModel {
 // layouts whose tensors are named the llama way). InputError for others, or for
 // missing metadata and tensors of the wrong shape.
 std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f);
-// Opens a model file or directory (GGUF now), with its tokenizer.
+// Opens a GGUF model file, or a Hugging Face model directory (src/model/hf_model.h;
+// its tokenizer from tokenizer.json / tokenizer.model when present).
 PretrainedModel load_pretrained(const std::string& path);
 
 // The perplexity recipe of llama.cpp's reference (tests/tools/llamacpp_reference.py,

@@ -1,4 +1,4 @@
-// sinklab llm run | ppl: pretrained models (GGUF) through the one block family.
+// sinklab llm run | ppl: pretrained models (GGUF files, Hugging Face directories) through the one block family.
 #include <cmath>
 #include <memory>
 
@@ -25,7 +25,7 @@ void run_prompt(const std::string& path, const std::string& prompt, int top, boo
   auto pm = load_pretrained(path);
   EncodeOptions e = enc(no_bos);
   e.parse_special = special;
-  auto ids = pm.tokenizer->encode(prompt, e);
+  auto ids = pm.tok().encode(prompt, e);
   require(!ids.empty(), "the prompt encodes to no tokens");
   torch::NoGradGuard ng;
   auto x = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).unsqueeze(0);
@@ -37,7 +37,7 @@ void run_prompt(const std::string& path, const std::string& prompt, int top, boo
   for (int64_t i = 0; i < p.size(0); ++i) {
     int64_t id = idx[i].item<int64_t>();
     fmt::print("{:>4} {:>8} {:>10.5f} {:>10.4f}  {:?}\n", i + 1, id, p[i].item<double>(), logits[id].item<double>(),
-               pm.tokenizer->token_to_piece((int32_t)id));
+               pm.tok().token_to_piece((int32_t)id));
   }
 }
 
@@ -52,7 +52,7 @@ void run_ppl(const std::string& path, const std::string& corpus, int ctx, int do
   Progress bar((int64_t)texts.size(), "ppl", progress);
   for (size_t d = 0; d < texts.size(); ++d) {
     // Each document alone; BOS only where the file's metadata asks (or never, --no-bos).
-    auto ids = pm.tokenizer->encode(texts[d], enc(no_bos));
+    auto ids = pm.tok().encode(texts[d], enc(no_bos));
     auto r = chunked_nll(*pm.model, ids, ctx);
     tokens += (int64_t)ids.size();
     nll += r.nll_sum;
@@ -75,7 +75,7 @@ Registrar reg(50, [](CLI::App& app) {
     auto top = std::make_shared<int>(10);
     auto no_bos = std::make_shared<bool>(false), special = std::make_shared<bool>(false);
     auto* c = g->add_subcommand("run", "Top next tokens with probabilities for a prompt");
-    c->add_option("model", *model, "model file (GGUF)")->required();
+    c->add_option("model", *model, "model file (GGUF) or Hugging Face model directory")->required();
     c->add_option("--prompt", *prompt, "prompt text")->required();
     c->add_option("--top", *top, "number of tokens to show")->capture_default_str();
     c->add_flag("--no-bos", *no_bos, "do not add BOS even if the model's metadata asks for it");
@@ -96,7 +96,7 @@ Registrar reg(50, [](CLI::App& app) {
         "non-overlapping chunks of --ctx tokens (the last may be shorter; chunks of fewer than 2 tokens are "
         "dropped), each chunk is evaluated from position 0, and every position but the first of a chunk is "
         "scored; ppl = exp(sum NLL / number scored), natural log");
-    c->add_option("model", *model, "model file (GGUF)")->required();
+    c->add_option("model", *model, "model file (GGUF) or Hugging Face model directory")->required();
     c->add_option("corpus", *corpus, "JSONL corpus, one {\"text\": ...} per line")->required();
     c->add_option("--ctx", *ctx, "tokens per chunk (>= 2)")->capture_default_str();
     c->add_option("--docs", *docs, "documents to use (0 = all)")->capture_default_str();

@@ -73,7 +73,7 @@ void run_scan(const ScanArgs& a) {
     o.dormant_threshold = a.threshold, o.secondary_threshold = a.secondary, o.progress = !a.no_progress;
     std::vector<llm::DomainDocs> dd;
     for (auto& [name, texts] : corpora) {
-      dd.push_back(llm::prepare_domain(*pm.tokenizer, name, texts, o));
+      dd.push_back(llm::prepare_domain(pm.tok(), name, texts, o));
       const auto& d = dd.back();
       fmt::print("{} ({}): {} documents of {} tokens, {} skipped as shorter\n", name, bos ? "BOS" : "no BOS",
                  d.docs.size(), a.ctx + 1, d.skipped_short);

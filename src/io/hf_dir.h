@@ -1,0 +1,106 @@
+// Hugging Face model directories, torch-free: config.json -> a normalised config of
+// the one block family, the mapping of the checkpoint's tensor names onto sinklab's
+// parameter names (src/model/transformer.h) with every shape checked against the
+// config, weights read as float32 from (sharded) safetensors, a summary for
+// `sinklab model info DIR`, and checkpoint series (revisions ordered by step).
+// The torch side (src/model/hf_model.cpp) only copies the floats into a Transformer.
+//
+// Architectures (config.json "model_type"):
+//   llama, mistral, qwen2   RMSNorm, rotary (rotate-halves), SwiGLU, GQA; qwen2: q/k/v biases
+//   olmo                    LayerNorm without affine parameters (eps 1e-5), clip_qkv
+//   gpt_neox                LayerNorm, partial rotary (rotary_pct), parallel residual,
+//                           biases, fused per-head query_key_value
+//   gpt2                    learned positions, GELU (tanh), Conv1D weights [in, out],
+//                           fused c_attn, biases, tied lm_head
+// Every problem is an InputError with one line naming the file and the key or tensor.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace sinklab {
+class ShardedSafetensors;
+}
+
+namespace sinklab::hf {
+
+// config.json, normalised onto the switches of sinklab::ModelSpec (src/model/spec.h).
+struct HfConfig {
+  std::string dir, config_path;
+  std::string model_type;  // as in config.json
+  int vocab = 0, d_model = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, d_ff = 0;
+  int n_ctx = 0;                  // max_position_embeddings / n_positions
+  std::string norm;               // "rmsnorm" | "layernorm" | "layernorm_noaffine"
+  double norm_eps = 1e-5;
+  bool parallel_attn_mlp = false;
+  bool learned_pos = false;       // false: rotary
+  double rope_theta = 10000.0;
+  int rope_dim = 0;               // rotary dims per head
+  std::string mlp;                // "swiglu" | "gelu" | "gelu_tanh" | "relu"
+  bool attn_bias = false, attn_out_bias = false, mlp_bias = false;
+  double qkv_clip = 0;            // 0 = off
+  bool tied_embeddings = false;
+  std::string torch_dtype;        // informational ("" if absent)
+  std::optional<int> sliding_window;  // informational (not applied)
+};
+
+// True if `path` is a directory holding config.json.
+bool is_hf_dir(const std::string& path);
+// Reads and checks <dir>/config.json. InputError "'<dir>/config.json': <key>: <problem>".
+HfConfig read_config(const std::string& dir);
+HfConfig parse_config(const nlohmann::json& j, const std::string& config_path);
+
+// One sinklab parameter and where it comes from. The source tensor (shape src_shape
+// in the file) is transposed first if `transpose` (2-D only), then, if `rows` is not
+// empty, the row blocks [start, start+count) are concatenated (fused QKV splits).
+struct WeightMap {
+  std::string src, dst;
+  std::vector<int64_t> src_shape, dst_shape;
+  bool transpose = false;
+  std::vector<std::pair<int64_t, int64_t>> rows;
+};
+
+// Every parameter of the sinklab model the config describes (one entry each). Checks that each source tensor exists (with either of
+// the usual prefixes, e.g. "transformer." for GPT-2), has the shape the config
+// implies and dtype F32/F16/BF16; InputError naming the shard file and the tensor.
+std::vector<WeightMap> map_weights(const HfConfig& c, const ShardedSafetensors& st);
+// The floats of one mapped parameter (row-major, dst_shape).
+std::vector<float> read_weight(const WeightMap& w, const ShardedSafetensors& st);
+
+// `sinklab model info DIR`.
+struct HfSummary {
+  HfConfig config;
+  std::string weights;       // index .json or .safetensors path
+  std::size_t n_shards = 0, n_tensors = 0;
+  int64_t n_params = 0;      // of the sinklab model (tied embeddings counted once)
+  std::map<std::string, int64_t> tensors_per_dtype;
+  std::string tokenizer;     // "tokenizer.json", "tokenizer.model" or "" (none)
+};
+// Reads config and weights headers and validates every mapped tensor.
+HfSummary summarize(const std::string& dir);
+std::string summary_to_text(const HfSummary& s);
+nlohmann::json summary_to_json(const HfSummary& s);
+
+// ---------------------------------------------------------------- checkpoint series
+// The step number of a revision name: the digits after the last "step" (any case)
+// in the name, e.g. "step1000", "stage1-step1000-tokens4B", "revision_step42".
+std::optional<int64_t> step_from_name(const std::string& name);
+
+struct Checkpoint {
+  int64_t step = 0;
+  std::string path;
+  HfConfig config;
+};
+// Each path is a model directory (config.json) or a directory whose subdirectories
+// are model directories (revisions; those without a step in their name, such as
+// "main", are skipped there). The result is ordered by step. InputError when
+// a revision has no step in its name, two share a step, their architectures or
+// dimensions differ, or a path is neither kind of directory.
+std::vector<Checkpoint> checkpoint_series(const std::vector<std::string>& paths);
+
+}  // namespace sinklab::hf
