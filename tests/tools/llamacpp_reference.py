@@ -116,6 +116,9 @@ def main():
     ap.add_argument("--ctx", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of parts to skip: tokens,logits,ppl,speed")
+    ap.add_argument("--logits-name", default="smollm2_logits.json",
+                    help="file name (in --out) of the logits/perplexity golden; smollm2_f32_logits.json for "
+                         "the float32 file made by tests/tools/gguf_dequantize.py")
     a = ap.parse_args()
     skip = set(x for x in a.skip.split(",") if x)
     if not os.path.exists(a.model):
@@ -282,7 +285,7 @@ def main():
         print(f"pp256 {256.0 / pp_best:.1f} tok/s, decode {1.0 / float(np.median(tg)):.1f} tok/s",
               file=sys.stderr)
 
-    path = os.path.join(a.out, "smollm2_logits.json")
+    path = os.path.join(a.out, a.logits_name)
     if os.path.exists(path) and skip:
         # A partial run updates only the parts it made.
         old = json.load(open(path))
