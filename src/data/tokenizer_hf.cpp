@@ -227,17 +227,25 @@ std::string normalizer_name(const json& n, int depth = 0) {
   return name;
 }
 
-// tokenizer_config.json: which tokenizer classes take add_bos_token/add_eos_token.
-bool class_honours_add_flags(const json& config) {
+// tokenizer_config.json: the tokenizer classes whose fast tokenizer rebuilds the
+// post-processor from add_bos_token/add_eos_token (transformers 4.44), with their
+// defaults when the keys are absent.
+struct AddFlagDefaults {
+  bool bos, eos;
+};
+std::optional<AddFlagDefaults> class_add_flag_defaults(const json& config) {
   const json* c = member(config, "tokenizer_class");
-  if (!c || !c->is_string()) return false;
+  if (!c || !c->is_string()) return std::nullopt;
   const std::string s = c->get<std::string>();
-  return s.rfind("Llama", 0) == 0 || s.rfind("CodeLlama", 0) == 0 || s.rfind("Gemma", 0) == 0;
+  const auto starts = [&](const char* p) { return s.rfind(p, 0) == 0; };
+  if (starts("Llama") || starts("CodeLlama") || starts("Gemma")) return AddFlagDefaults{true, false};
+  if (starts("GPTNeoX")) return AddFlagDefaults{false, false};
+  return std::nullopt;
 }
 
 // Special tokens named in tokenizer_config.json, and the add flags it sets.
-void apply_config(const json& config, const std::string& config_what, TokenizerData& d, bool honour_add_flags,
-                  const std::unordered_map<std::string, int32_t>& ids) {
+void apply_config(const json& config, const std::string& config_what, TokenizerData& d,
+                  std::optional<AddFlagDefaults> add_flags, const std::unordered_map<std::string, int32_t>& ids) {
   if (!config.is_object()) bad(config_what, "is not a JSON object");
   const auto lookup = [&](const char* key, int32_t& id) {
     if (id >= 0) return;
@@ -250,9 +258,9 @@ void apply_config(const json& config, const std::string& config_what, TokenizerD
   lookup("eos_token", d.eos_id);
   lookup("unk_token", d.unk_id);
   lookup("pad_token", d.pad_id);
-  if (honour_add_flags) {
-    d.add_bos = flag(config, "add_bos_token", d.add_bos, config_what, "tokenizer config");
-    d.add_eos = flag(config, "add_eos_token", d.add_eos, config_what, "tokenizer config");
+  if (add_flags) {
+    d.add_bos = flag(config, "add_bos_token", add_flags->bos, config_what, "tokenizer config");
+    d.add_eos = flag(config, "add_eos_token", add_flags->eos, config_what, "tokenizer config");
   }
   if (d.add_bos && d.bos_id < 0) bad(config_what, "add_bos_token is set but there is no BOS token");
   if (d.add_eos && d.eos_id < 0) bad(config_what, "add_eos_token is set but there is no EOS token");
@@ -568,7 +576,7 @@ TokenizerData tokenizer_data_from_hf_json(std::string_view json_text, const std:
   d.add_eos = post.add_eos;
 
   const json config = parse_config(config_text, config_what);
-  if (!config.is_null()) apply_config(config, config_what, d, class_honours_add_flags(config), ids);
+  if (!config.is_null()) apply_config(config, config_what, d, class_add_flag_defaults(config), ids);
   return d;
 }
 
@@ -661,7 +669,7 @@ Tokenizer tokenizer_from_spm_model(const std::string& path) {
             flag(*v, "special", false, config_what, "added token") ? TokenType::Control : TokenType::UserDefined));
       }
     }
-    apply_config(config, config_what, d, true, id_map(d.tokens));
+    apply_config(config, config_what, d, AddFlagDefaults{d.add_bos, false}, id_map(d.tokens));
     // transformers' LlamaTokenizer with legacy=false: no space after special tokens.
     if (const json* legacy = member(config, "legacy")) {
       if (!legacy->is_boolean()) bad(config_what, "legacy is not a boolean");

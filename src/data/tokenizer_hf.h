@@ -8,9 +8,10 @@
 // and the BOS/EOS tokens the post-processor adds (TemplateProcessing,
 // Roberta/BertProcessing, ByteLevel, Sequence), and an NFC normalizer (GPT-NeoX,
 // Pythia, OLMo; TokenizerData::normalizer, ICU). tokenizer_config.json, when
-// present, names bos/eos/pad/unk tokens, and its add_bos_token / add_eos_token
-// override the post-processor for Llama/Gemma tokenizer classes (as transformers
-// does). Anything else (WordPiece/Unigram models, other normalizers,
+// present, names bos/eos/pad/unk tokens, and for the Llama/CodeLlama/Gemma (default
+// add_bos_token true) and GPTNeoX (default false) tokenizer classes its
+// add_bos_token / add_eos_token replace the post-processor's, as transformers 4.44
+// does. Anything else (WordPiece/Unigram models, other normalizers,
 // Metaspace pre-tokenizers, BPE dropout, subword prefixes, add_prefix_space)
 // is an InputError naming the file and the feature.
 //

@@ -316,6 +316,23 @@ TEST(HfTokenizer, PostProcessorAndConfigGiveBosEos) {
   EXPECT_TRUE(d.add_bos);
   EXPECT_FALSE(d.add_eos);
   EXPECT_EQ(d.bos_id, 0);
+  // Class defaults when the keys are absent: Llama adds a BOS, GPT-NeoX nothing.
+  d = sinklab::tokenizer_data_from_hf_json(tiny_json().dump(), "'t.json'",
+                                           R"({"tokenizer_class": "LlamaTokenizerFast", "bos_token": "a"})");
+  EXPECT_TRUE(d.add_bos);
+  EXPECT_EQ(d.bos_id, 0);
+  d = sinklab::tokenizer_data_from_hf_json(j.dump(), "'t.json'", R"({"tokenizer_class": "GPTNeoXTokenizer"})");
+  EXPECT_FALSE(d.add_bos);
+  EXPECT_FALSE(d.add_eos);
+  EXPECT_EQ(d.eos_id, 7);
+  // A class that does not rebuild the post-processor: the template stands.
+  d = sinklab::tokenizer_data_from_hf_json(j.dump(), "'t.json'", R"({"tokenizer_class": "GPT2Tokenizer"})");
+  EXPECT_TRUE(d.add_eos);
+  EXPECT_NE(one_line_error([&] {
+              sinklab::tokenizer_data_from_hf_json(tiny_json().dump(), "'t.json'",
+                                                   R"({"tokenizer_class": "LlamaTokenizer"})", "'c.json'");
+            }).find("'c.json': add_bos_token is set but there is no BOS token"),
+            std::string::npos);
 }
 
 TEST(HfTokenizer, DirectoryWithoutTokenizerIsNullopt) {
