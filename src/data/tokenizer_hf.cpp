@@ -1,8 +1,8 @@
 // Hugging Face tokenizer.json / SentencePiece tokenizer.model -> TokenizerData ->
 // Tokenizer. See tokenizer_hf.h for what is supported.
 #include "data/tokenizer_hf.h"
+#include "data/spm_lib.h"
 
-#include <sentencepiece_processor.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -594,14 +594,8 @@ Tokenizer tokenizer_from_spm_model(const std::string& path) {
   if (bytes.empty()) bad(what, "is empty (expected a SentencePiece model)");
   const SpmProto proto = parse_spm_proto(bytes, what);
 
-  sentencepiece::SentencePieceProcessor sp;
-  const auto status = sp.LoadFromSerializedProto(bytes);
-  if (!status.ok()) {
-    std::string msg = status.ToString();
-    std::replace(msg.begin(), msg.end(), '\n', ' ');
-    bad(what, "not a valid SentencePiece model (" + msg + ")");
-  }
-  const int n = sp.GetPieceSize();
+  const SpmProcessor sp(bytes, what);  // the sentencepiece library (through its shim)
+  const int n = sp.piece_size();
   if (n <= 0 || static_cast<size_t>(n) != proto.types.size())
     bad(what, "not a valid SentencePiece model (no pieces)");
   static const char* const kModelTypes[] = {"?", "unigram", "bpe", "word", "char"};
@@ -623,8 +617,8 @@ Tokenizer tokenizer_from_spm_model(const std::string& path) {
   d.scores.resize(n);
   d.token_types.resize(n);
   for (int i = 0; i < n; ++i) {
-    d.tokens[i] = sp.IdToPiece(i);
-    d.scores[i] = sp.GetScore(i);
+    d.tokens[i] = sp.id_to_piece(i);
+    d.scores[i] = sp.score(i);
     const int32_t t = proto.types[i];
     d.token_types[i] = (t >= 1 && t <= 6) ? t : static_cast<int32_t>(TokenType::Normal);
   }
@@ -681,7 +675,7 @@ Tokenizer tokenizer_from_spm_model(const std::string& path) {
   // Safety net: our encoding must agree with the library's on a probe text.
   const std::string probe = "Hello World  x\n\tdef f(a, b):\n    return a + 12 * 345  # ok.";
   std::vector<int> lib;
-  if (!sp.Encode(probe, &lib).ok()) bad(what, "the SentencePiece library cannot encode a probe text");
+  if (!sp.encode(probe, lib)) bad(what, "the SentencePiece library cannot encode a probe text");
   EncodeOptions eo;
   eo.add_bos = false;
   eo.add_eos = false;
