@@ -178,6 +178,26 @@ struct AblationRun {
 AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vector<HeadRef>& heads,
                    const AblationOptions& opt);
 
+// Linear estimate ("attribution patching") of both ablations for EVERY head, from one
+// forward and one backward pass per document: with g = dL/dz (L = the document's mean
+// next-token NLL, z = the head's output before W_O at every query position),
+//   zero-head    dL ~ sum_q g_q . (0 - z_q)
+//   attend-sink  dL ~ sum_{q >= P} g_q . (v_P - z_q)       (v_P: the head's value at the sink)
+// First order in the change of z: exact ablation (ablate()) checks it on the heads it
+// runs, and the report states the agreement. Results have the AblationResult layout
+// (delta per document, bootstrap CI), ordered layer, head, kind, domain.
+// opt.batch is not used.
+AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, const AblationOptions& opt);
+
+// Pearson correlation of the exact and estimated mean loss changes over the (head,
+// kind, domain) entries present in both runs; n = number of pairs. NaN when n < 3.
+struct Agreement {
+  int n = 0;
+  double pearson = 0;
+  double sign_agree = 0;  // fraction of pairs whose estimate has the sign of the exact change
+};
+Agreement estimate_agreement(const AblationRun& exact, const AblationRun& estimate);
+
 // Attention weights [T][T] of the given heads on one token sequence (batch 1).
 std::vector<std::vector<std::vector<double>>> attention_of(const Transformer& model, const std::vector<int32_t>& ids,
                                                            const std::vector<HeadRef>& heads);

@@ -22,13 +22,14 @@ struct LlmReportInput {
   const llm::ScanResult* other_bos = nullptr;   // the other BOS setting, or null
   std::vector<llm::HeadRank> ranked;            // of *scan
   const llm::AblationRun* ablation = nullptr;   // or null
+  const llm::AblationRun* attribution = nullptr;  // estimates for every head (attribute_all_heads), or null
   std::vector<LlmSample> samples;
   int top_table = 20;              // rows in the top-heads table
 };
 
 // Writes out_dir/{heads,head_docs,layers,ranking,secondary_sinks,secondary_tokens,
-// docs,ablation,ablation_docs,sample_attention}.csv (ablation files only with an
-// ablation run). Returns the paths written.
+// docs,ablation,ablation_docs,attribution,sample_attention}.csv (ablation / attribution
+// files only with those runs). Returns the paths written.
 std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmReportInput& in);
 
 // Figures under out_dir/figures and out_dir/report.html. Without gnuplot the report
@@ -38,5 +39,10 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
 // One-paragraph verdict per ranked head: does ablation hurt where the head is active
 // (sink mass below threshold) and not where it is dormant? Plain text lines.
 std::vector<std::string> ablation_verdicts(const LlmReportInput& in, int max_heads = 10);
+
+// Over every domain-dependent head (dormant in one domain, active in the other): in
+// how many is the estimated zero-head cost (attribution) larger in the domain where the
+// head is active? Plain text lines, empty without an attribution run or 2 domains.
+std::vector<std::string> attribution_summary(const LlmReportInput& in);
 
 }  // namespace sinklab::report

@@ -22,10 +22,10 @@ namespace {
 struct ScanArgs {
   std::string model, out = "llm-scan";
   std::vector<std::string> domains;
-  int docs = 64, ctx = 256, sink_pos = 0, threads = 0, resamples = 1000, batch = 8, sample_tokens = 24, ablate_docs = 0;
-  bool no_bos = false, both_bos = false, no_progress = false;
+  int docs = 64, ctx = 256, sink_pos = 0, threads = 0, resamples = 1000, batch = 8, sample_tokens = 24, ablate_docs = 16;
+  bool no_bos = false, both_bos = false, no_progress = false, no_attribution = false;
   double threshold = 0.5, secondary = 0.3;
-  std::string ablate = "top:10";
+  std::string ablate = "top:8";
   uint64_t seed = 1234;
   std::string command;
 };
@@ -102,6 +102,20 @@ void run_scan(const ScanArgs& a) {
     }
   }
 
+  std::unique_ptr<llm::AblationRun> attr;
+  if (!a.no_attribution) {
+    llm::AblationOptions ao;
+    ao.resamples = a.resamples, ao.seed = a.seed, ao.progress = !a.no_progress;
+    attr = std::make_unique<llm::AblationRun>(llm::attribute_all_heads(*pm.model, main, ao));
+    fmt::print("attribution (estimated ablation of all {} heads): {:.1f} s, {:.3f} s per document\n",
+               spec.n_layers * spec.n_heads, attr->seconds, attr->seconds / std::max(1, attr->forward_passes));
+    if (abl) {
+      auto ag = llm::estimate_agreement(*abl, *attr);
+      fmt::print("estimate vs exact ablation: Pearson r {:.3f} over {} entries, same sign {:.0f}%\n", ag.pearson, ag.n,
+                 100 * ag.sign_agree);
+    }
+  }
+
   report::LlmReportInput in;
   in.command = a.command;
   in.model_name = pm.name.empty() ? a.model : pm.name;
@@ -109,6 +123,7 @@ void run_scan(const ScanArgs& a) {
   in.other_bos = other.get();
   in.ranked = ranked;
   in.ablation = abl.get();
+  in.attribution = attr.get();
   for (size_t i = 0; i < ranked.size() && i < 3; ++i)
     for (size_t d = 0; d < main.domains.size(); ++d) {
       report::LlmSample s;
@@ -133,6 +148,7 @@ void run_scan(const ScanArgs& a) {
                h.diff.hi);
   }
   for (auto& v : report::ablation_verdicts(in)) fmt::print("  {}\n", v);
+  for (auto& v : report::attribution_summary(in)) fmt::print("  {}\n", v);
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   fmt::print("wrote {} CSV files and {} (total wall time {:.1f} s)\n", files.size(), html, total);
 }
@@ -156,6 +172,8 @@ Registrar reg(51, [](CLI::App& app) {
   c->add_option("--ablate", a->ablate, "heads to ablate: all | top:K | L.H,L.H,... | none")->capture_default_str();
   c->add_option("--ablate-docs", a->ablate_docs, "documents per domain used for ablation (0 = all scanned)")
       ->capture_default_str();
+  c->add_flag("--no-attribution", a->no_attribution,
+              "skip the first-order estimate of both ablations for every head (one backward pass per document)");
   c->add_option("--ablate-batch", a->batch, "ablated copies per forward pass")->capture_default_str();
   c->add_option("--resamples", a->resamples, "bootstrap resamples")->capture_default_str();
   c->add_option("--seed", a->seed, "bootstrap seed")->capture_default_str();
@@ -170,6 +188,7 @@ Registrar reg(51, [](CLI::App& app) {
                               a->docs, a->ctx, a->sink_pos,
                               a->no_bos ? " --no-bos" : (a->both_bos ? " --both-bos" : ""), a->threshold, a->ablate,
                               a->ablate_docs, a->out);
+    if (a->no_attribution) a->command += " --no-attribution";
     run_scan(*a);
   });
 });

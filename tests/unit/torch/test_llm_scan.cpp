@@ -197,6 +197,47 @@ TEST(LlmScan, BatchedAblationEqualsOneAtATime) {
   }
 }
 
+// The attribution estimate is the derivative of the loss along the ablation: moving z a
+// fraction eps of the way to its ablated value changes the loss by eps * estimate to
+// first order (central difference, float32 model).
+TEST(LlmScan, AttributionIsTheDerivativeAlongTheAblation) {
+  NEED_MODEL();
+  auto o = small();
+  o.docs = 1;
+  auto dd = two_domains(*pm->tokenizer, o);
+  auto r = scan(*pm->model, dd, o);
+  AblationOptions ao;
+  ao.resamples = 20;
+  auto est = attribute_all_heads(*pm->model, r, ao);
+  ASSERT_EQ(est.results.size(), (size_t)r.n_layers * r.n_heads * 2 * 2);
+  const auto& doc = r.domains[0].docs[0];
+  auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end()), torch::kInt64).unsqueeze(0);
+  for (HeadRef hr : {HeadRef{0, 1}, HeadRef{12, 4}, HeadRef{29, 8}})
+    for (auto kind : {AblationKind::ZeroHead, AblationKind::SinkAttention}) {
+      auto loss_at = [&](double eps) {
+        Hooks h;
+        h.record(HookPoint::V, hr.layer);
+        h.add_override(HookPoint::Z, hr.layer, [&, eps](const at::Tensor& z) {
+          auto out = z.clone();
+          auto zh = z.select(2, hr.head);  // [B, T, hd]
+          at::Tensor target = kind == AblationKind::ZeroHead
+                                  ? torch::zeros_like(zh)
+                                  : h.get(HookPoint::V, hr.layer).select(2, hr.head).narrow(1, 0, 1).expand_as(zh);
+          out.select(2, hr.head).copy_(zh + eps * (target - zh));
+          return out;
+        });
+        return sequence_loss(*pm->model, x, &h)[0];
+      };
+      const double eps = 0.05;
+      const double fd = (loss_at(eps) - loss_at(-eps)) / (2 * eps);
+      const AblationResult* a = nullptr;
+      for (auto& e : est.results)
+        if (e.head == hr && e.kind == kind && e.domain == 0) a = &e;
+      ASSERT_NE(a, nullptr);
+      EXPECT_NEAR(a->delta[0], fd, 0.05 * std::abs(fd) + 2e-4) << head_label(hr) << " " << ablation_name(kind);
+    }
+}
+
 TEST(LlmScan, BadInput) {
   NEED_MODEL();
   const std::string dir = std::string(SINKLAB_SHARED_DIR) + "/data/domains/";
