@@ -17,3 +17,8 @@ sinklab_cli_test(analyze.bad.notrun 2 "is not a run directory" analyze @SCRATCH@
 sinklab_cli_test(intervene.bad.notrun 2 "is not a run directory" intervene @SCRATCH@)
 sinklab_cli_test(reproduce.bad.source 2 "cannot read" reproduce --out @SCRATCH@/o --source text:/nonexistent.txt)
 sinklab_cli_test(reproduce.bad.key 2 "unknown key 'train.nope'" reproduce --out @SCRATCH@/o --set train.nope=1)
+# A non-finite loss stops the run (exit 3) and names the last good checkpoint (SGD at lr 9.9
+# without weight decay: the loss of the tiny preset is NaN at step 9, deterministically).
+sinklab_cli_test(train.diverged 3 "^sinklab: error: training diverged: loss is (nan|inf|-inf) at step [0-9]+. the last good checkpoint is .*/div/checkpoints/step-0\\.safetensors$"
+  train --preset tiny --set train.optimizer=sgd --set train.lr=9.9 --set train.weight_decay=0
+  --set run.out_dir=@SCRATCH@ --set run.name=div --no-progress)
