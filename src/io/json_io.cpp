@@ -10,7 +10,7 @@ namespace sinklab {
 nlohmann::json parse_json(const std::string& text, const std::string& what) {
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e444
     std::string m = e.what();
     // nlohmann messages look like "[json.exception.parse_error.101] parse error at line 1, ...".
     auto p = m.find("] ");

@@ -13,6 +13,7 @@
 
 #include "io/error.h"
 #include "io/hf_dir.h"
+#include "io/json_io.h"
 #include "io/safetensors.h"
 
 using namespace sinklab;
@@ -226,4 +227,11 @@ TEST(HfSeries, Errors) {
   fs::remove_all(tmp);
   EXPECT_NE(e.find("gpt2 with 1 layers"), std::string::npos) << e;
   EXPECT_NE(e.find("llama with 2 layers"), std::string::npos) << e;
+}
+
+// A number JSON cannot hold as a double (found by fuzz/fuzz_hf_config.cpp) is bad
+// input, not an escaping nlohmann exception.
+TEST(HfConfig, NumberOverflowIsInputError) {
+  auto e = error_of([] { parse_json("{\"model_type\": \"gpt2\", \"layer_norm_epsilon\": 1e444}", "'m/config.json'"); });
+  EXPECT_NE(e.find("'m/config.json': malformed JSON"), std::string::npos) << e;
 }

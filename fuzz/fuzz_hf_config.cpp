@@ -1,0 +1,62 @@
+// libFuzzer target for Hugging Face config.json handling (src/io/hf_dir.h): parse the
+// input as config.json; if it is accepted, map it onto the weights of the tiny
+// models in tests/data/hf (shape/dtype checks) and read every mapped weight. Only
+// InputError may escape the parser; mapped weights must have their declared size.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/error.h"
+#include "io/hf_dir.h"
+#include "io/json_io.h"
+#include "io/safetensors.h"
+
+namespace {
+const std::vector<std::unique_ptr<sinklab::ShardedSafetensors>>& weights() {
+  static std::vector<std::unique_ptr<sinklab::ShardedSafetensors>> w = [] {
+    // tests/data/hf next to this file (__FILE__ is absolute or relative to the build
+    // dir, where the fuzzer is run from); $SINKLAB_HF_TESTDATA overrides.
+    std::string base = std::getenv("SINKLAB_HF_TESTDATA") ? std::getenv("SINKLAB_HF_TESTDATA") : "";
+    if (base.empty()) {
+      std::string f = __FILE__;
+      base = f.substr(0, f.find_last_of('/') + 1) + "../tests/data/hf";
+    }
+    std::vector<std::unique_ptr<sinklab::ShardedSafetensors>> v;
+    for (const char* d : {"gpt2", "llama", "gpt_neox", "olmo", "series/step200"}) {
+      try {
+        v.push_back(std::make_unique<sinklab::ShardedSafetensors>(base + "/" + d));
+      } catch (const sinklab::InputError&) {
+      }
+    }
+    return v;
+  }();
+  return w;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  (void)sinklab::hf::step_from_name(text);
+  sinklab::hf::HfConfig c;
+  try {
+    c = sinklab::hf::parse_config(sinklab::parse_json(text, "fuzz"), "fuzz/config.json");
+  } catch (const sinklab::InputError&) {
+    return 0;
+  }
+  for (const auto& st : weights()) {
+    try {
+      for (const auto& w : sinklab::hf::map_weights(c, *st)) {
+        auto v = sinklab::hf::read_weight(w, *st);
+        std::int64_t n = 1;
+        for (auto x : w.dst_shape) n *= x;
+        if ((std::int64_t)v.size() != n) std::abort();
+      }
+    } catch (const sinklab::InputError&) {
+    }
+  }
+  return 0;
+}
