@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -134,6 +135,22 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
 }
 
 }  // namespace
+
+std::vector<DomainSpec> parse_domain_specs(const std::vector<std::string>& specs) {
+  std::vector<DomainSpec> out;
+  std::set<std::string> names;
+  for (auto& spec : specs) {
+    auto eq = spec.find('=');
+    require(eq != std::string::npos, fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
+    DomainSpec d{spec.substr(0, eq), spec.substr(eq + 1)};
+    require(!d.name.empty() && !d.path.empty(), fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
+    require(d.name.find_first_of("/\\ ") == std::string::npos,
+            fmt::format("--domain '{}': the name must not contain '/', '\\' or spaces", spec));
+    require(names.insert(d.name).second, fmt::format("--domain '{}': domain '{}' given twice", spec, d.name));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
 
 ScanResult scan(const Transformer& model, const std::vector<DomainDocs>& domains, const ScanOptions& opt) {
   torch::NoGradGuard ng;

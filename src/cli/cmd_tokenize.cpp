@@ -30,24 +30,6 @@ struct TokenizeOptions {
   bool json = false;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// GGUF file, Hugging Face directory, tokenizer.json or tokenizer.model.
-Tokenizer load_tokenizer(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    auto tok = tokenizer_from_hf_dir(path);
-    if (!tok) fail(fmt::format("'{}': the directory has no tokenizer.json or tokenizer.model", path));
-    return std::move(*tok);
-  }
-  if (ends_with(path, ".json")) return tokenizer_from_hf_json(path);
-  if (ends_with(path, ".model")) return tokenizer_from_spm_model(path);
-  const gguf::GgufFile file(path);
-  return tokenizer_from_gguf(file);
-}
-
 void run_tokenize(const TokenizeOptions& o) {
   std::string text;
   std::string source;
@@ -63,7 +45,7 @@ void run_tokenize(const TokenizeOptions& o) {
     fail(fmt::format("{} is not valid UTF-8 text (invalid byte 0x{:02x} at offset {})", source,
                      static_cast<unsigned char>(text[bad]), bad));
 
-  const Tokenizer tok = load_tokenizer(o.model);
+  const Tokenizer tok = tokenizer_from_path(o.model);
   EncodeOptions eo;
   if (o.no_bos) eo.add_bos = false;
   else if (o.bos) eo.add_bos = true;

@@ -2,6 +2,8 @@
 // Tokenizer. See tokenizer_hf.h for what is supported.
 #include "data/tokenizer_hf.h"
 #include "data/spm_lib.h"
+#include "data/tokenizer_gguf.h"
+#include "io/gguf.h"
 
 
 #include <algorithm>
@@ -703,6 +705,22 @@ std::optional<Tokenizer> tokenizer_from_hf_dir(const std::string& dir) {
     }
   }
   return tokenizer_from_spm_model(spm_path);
+}
+
+Tokenizer tokenizer_from_path(const std::string& path) {
+  std::error_code ec;
+  auto ends_with = [&](const std::string& suffix) {
+    return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (fs::is_directory(path, ec)) {
+    auto tok = tokenizer_from_hf_dir(path);
+    if (!tok) fail(fmt::format("'{}': the directory has no tokenizer.json or tokenizer.model", path));
+    return std::move(*tok);
+  }
+  if (ends_with(".json")) return tokenizer_from_hf_json(path);
+  if (ends_with(".model")) return tokenizer_from_spm_model(path);
+  const gguf::GgufFile file(path);
+  return tokenizer_from_gguf(file);
 }
 
 }  // namespace sinklab

@@ -59,4 +59,9 @@ TokenizerData tokenizer_data_from_hf_json(std::string_view json_text, const std:
                                           std::string_view config_text = {},
                                           const std::string& config_what = "tokenizer_config.json");
 
+// Any tokenizer sinklab reads, chosen by the path: a Hugging Face model directory
+// (tokenizer.json, else tokenizer.model), a tokenizer.json (*.json), a SentencePiece
+// tokenizer.model (*.model), or a GGUF model file. InputError naming the path.
+Tokenizer tokenizer_from_path(const std::string& path);
+
 }  // namespace sinklab

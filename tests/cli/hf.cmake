@@ -14,7 +14,7 @@ sinklab_cli_test(hf.bad_shape 2 "model.safetensors': tensor 'transformer.h.0.att
 sinklab_cli_test(hf.bad_dtype 2 "tensor 'transformer.h.0.mlp.c_fc.bias' has dtype I32" model info @TESTDATA@/hf/bad_dtype)
 sinklab_cli_test(hf.missing_tensor 2 "missing tensor 'transformer.ln_f.bias'" model info @TESTDATA@/hf/bad_missing_tensor)
 # Checkpoint series.
-sinklab_cli_test(hf.series_dir 0 "^ +200 +gpt2 " model series @TESTDATA@/hf/series)
+sinklab_cli_test(hf.series_dir 0 "^ +200 +llama " model series @TESTDATA@/hf/series)
 sinklab_cli_test(hf.series_count 0 "^3 checkpoints" model series @TESTDATA@/hf/series)
 sinklab_cli_test(hf.series_list_json 0 "\"step\": 30000" model series --json @TESTDATA@/hf/series/step30000 @TESTDATA@/hf/series/step1000)
 sinklab_cli_test(hf.series_no_step 2 "no step number in its name" model series @TESTDATA@/hf/series/main)
@@ -29,3 +29,14 @@ if(SINKLAB_TORCH)
   sinklab_cli_test(hf.ppl_gpt2 0 "perplexity [0-9]+\\.[0-9]+" llm ppl @TESTDATA@/hf/gpt2 @SHARED@/data/domains/prose_wikipedia.jsonl --docs 2 --ctx 32 --no-bos --no-progress)
   sinklab_cli_test(hf.run_gpt2 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 --prompt "Hello world" --no-bos)
 endif()
+# Sink scan over a checkpoint series (tiny llama revisions with a byte-level tokenizer).
+sinklab_cli_test(hf.scan_series 0 "step +30000 +prose +dormant heads +[0-9]+/2 "
+  llm scan-series @TESTDATA@/hf/series --domain prose=@SHARED@/data/domains/prose_wikipedia.jsonl
+  --docs 2 --ctx 24 --no-bos --no-progress --out @SCRATCH@/series)
+sinklab_cli_test(hf.scan_series_bad_tokenizer 2 "the tokenizer has [0-9]+ tokens but the model only 256"
+  llm scan-series @TESTDATA@/hf/series/step200 --tokenizer @TESTDATA@/hf_tok/bpe2k/tokenizer.json
+  --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl --no-progress)
+sinklab_cli_test(hf.scan_series_no_step 2 "no step number in its name"
+  llm scan-series @TESTDATA@/hf/series/main --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl)
+sinklab_cli_test(hf.scan_series_bad_domain 2 "expected NAME=CORPUS.jsonl"
+  llm scan-series @TESTDATA@/hf/series --domain prose)

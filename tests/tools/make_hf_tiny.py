@@ -168,8 +168,16 @@ def main():
             tensor_over(sd)
             save_file(sd, f"{d}/model.safetensors", metadata={"format": "pt"})
 
-    for sub in ["series/step1000", "series/step200", "series/step30000", "series/main"]:
-        tiny_gpt2(f"{out}/{sub}", 10 + len(sub))
+    # Checkpoint series (`model series`, `llm scan-series`): small llama models with the
+    # byte-level tokenizer, so that the series can also be scanned.
+    series_cfg = LlamaConfig(vocab_size=256, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                             intermediate_size=48, max_position_embeddings=64, attn_implementation="eager")
+    for i, sub in enumerate(["series/step1000", "series/step200", "series/step30000", "series/main"]):
+        d = f"{out}/{sub}"
+        if os.path.isdir(d):
+            shutil.rmtree(d)
+        make(LlamaForCausalLM, series_cfg, 30 + i).save_pretrained(d, safe_serialization=True)
+        byte_level_tokenizer().save(f"{d}/tokenizer.json")
     tiny_gpt2(f"{out}/bad_shape", 20,
               tensor_over=lambda sd: sd.__setitem__("transformer.h.0.attn.c_attn.weight", torch.zeros(8, 16)))
     tiny_gpt2(f"{out}/bad_dtype", 21,

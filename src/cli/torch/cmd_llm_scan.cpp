@@ -45,17 +45,7 @@ void run_scan(const ScanArgs& a) {
   require(a.ablate_docs >= 0, "--ablate-docs must be >= 0");
   require(a.batch >= 1, "--ablate-batch must be >= 1");
   std::vector<std::pair<std::string, std::vector<std::string>>> corpora;
-  std::set<std::string> names;
-  for (auto& spec : a.domains) {
-    auto eq = spec.find('=');
-    require(eq != std::string::npos, fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
-    auto name = spec.substr(0, eq), path = spec.substr(eq + 1);
-    require(!name.empty() && !path.empty(), fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
-    require(name.find_first_of("/\\ ") == std::string::npos,
-            fmt::format("--domain '{}': the name must not contain '/', '\\' or spaces", spec));
-    require(names.insert(name).second, fmt::format("--domain '{}': domain '{}' given twice", spec, name));
-    corpora.push_back({name, read_jsonl_corpus(path)});
-  }
+  for (auto& d : llm::parse_domain_specs(a.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
   if (a.threads > 0) at::set_num_threads(a.threads);
 
   auto pm = load_pretrained(a.model);
