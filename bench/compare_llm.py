@@ -65,7 +65,7 @@ def main():
     corpus = os.path.join(a.shared, "data", "domains", "prose_wikipedia.jsonl")
 
     # sinklab
-    flt = "BM_llm_forward/.*/threads:(%s)$" % "|".join(str(t) for t in a.threads)
+    flt = "BM_llm_forward/.*/threads:(%s)/" % "|".join(str(t) for t in a.threads)
     env = dict(os.environ, SINKLAB_TEST_MODEL=a.model)
     import tempfile
     with tempfile.NamedTemporaryFile(suffix=".json") as tmp:

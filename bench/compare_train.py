@@ -6,9 +6,10 @@ and bench/train_pytorch.py with the same presets, batch shapes and thread counts
 prints one table: preset, threads, sinklab steps/s, PyTorch steps/s, speedup, sinklab
 GFLOP/s, % of the matmul peak at that thread count (best of the 1024/2048 sizes).
 PyTorch runs twice: as a user gets it (torch.set_num_threads only; Debian's OpenBLAS
-keeps its own pool of all cores) and with OpenBLAS's threads set too, as sinklab does
-(sinklab::set_compute_threads), so the table shows both what sinklab gains from that
-and what it gains beyond it.
+keeps its own pool of all cores; libgomp's default spinning wait policy) and tuned as
+sinklab runs (OpenBLAS's threads set as sinklab::set_compute_threads does, and
+OMP_WAIT_POLICY=PASSIVE as sinklab::ensure_omp_passive sets), so the table shows both
+what sinklab gains from that and what it gains beyond it.
 
   /usr/bin/python3 bench/compare_train.py --bench build-bench/bench/bench_train [--repeat 3]
 
@@ -32,7 +33,11 @@ def run_cpp(binary, filt):
 def run_py(presets, threads, vocab, match_blas):
     cmd = ["/usr/bin/python3", os.path.join(HERE, "train_pytorch.py"), "--presets", *presets,
            "--threads", *map(str, threads), "--vocab", str(vocab)] + (["--match-blas-threads"] if match_blas else [])
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    if match_blas:  # tuned as sinklab runs: OpenBLAS threads set, OpenMP workers sleep when idle
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env).stdout
     return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
@@ -78,7 +83,7 @@ def main():
     print("matmul peak (torch::matmul float32, best of N=1024/2048): " +
           ", ".join("%d thread%s %.1f GFLOP/s" % (t, "s" if t > 1 else "", g) for t, g in sorted(peak.items())))
     print("load average during the runs: " + " | ".join(loads))
-    hdr = ("preset", "B", "T", "threads", "sinklab steps/s", "PyTorch steps/s", "speedup", "PyTorch+BLAS steps/s",
+    hdr = ("preset", "B", "T", "threads", "sinklab steps/s", "PyTorch steps/s", "speedup", "PyTorch tuned steps/s",
            "speedup", "sinklab tok/s", "sinklab GFLOP/s", "% of peak")
     rows = []
     for key in sorted(cpp, key=lambda k: (a.presets.index(k[0]), k[1])):

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "io/omp_env.h"
 #include "data/corpus.h"
 #include "io/gguf_info.h"
 #include "model/hooks.h"
@@ -81,4 +82,11 @@ BENCHMARK_CAPTURE(BM_llm_forward, patterns, true)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  sinklab::ensure_omp_passive(argv);  // as the sinklab CLI does (src/io/omp_env.h)
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/omp_env.h"
 #include "data/bb.h"
 #include "data/bigram.h"
 #include "data/torch/batch_tensor.h"
@@ -196,4 +197,11 @@ const int registered = register_all();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  sinklab::ensure_omp_passive(argv);  // as the sinklab CLI does (src/io/omp_env.h)
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "io/error.h"
+#include "io/omp_env.h"
 
 namespace sinklab::cli {
 
@@ -27,6 +28,7 @@ CLI::App* group(CLI::App& app, const std::string& name, const std::string& descr
 }  // namespace sinklab::cli
 
 int main(int argc, char** argv) {
+  sinklab::ensure_omp_passive(argv);
   CLI::App app{"sinklab: attention sinks, value drains, residual peaks and active-dormant heads"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "sinklab 0.1.0");

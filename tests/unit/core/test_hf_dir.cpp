@@ -204,7 +204,7 @@ TEST(HfSeries, DirectoryOfRevisionsIsOrderedByStep) {
   EXPECT_EQ(s[0].step, 200);
   EXPECT_EQ(s[1].step, 1000);
   EXPECT_EQ(s[2].step, 30000);
-  EXPECT_EQ(s[0].config.model_type, "gpt2");
+  EXPECT_EQ(s[0].config.model_type, "llama");
   auto l = hf::checkpoint_series({hfdata("series/step30000"), hfdata("series/step200")});
   ASSERT_EQ(l.size(), 2u);
   EXPECT_EQ(l[0].step, 200);
@@ -225,7 +225,7 @@ TEST(HfSeries, Errors) {
   fs::copy_file(hfdata("llama/config.json"), tmp / "step5" / "config.json", fs::copy_options::overwrite_existing);
   auto e = error_of([&] { hf::checkpoint_series({hfdata("series/step200"), (tmp / "step5").string()}); });
   fs::remove_all(tmp);
-  EXPECT_NE(e.find("gpt2 with 1 layers"), std::string::npos) << e;
+  EXPECT_NE(e.find("llama with 1 layers"), std::string::npos) << e;
   EXPECT_NE(e.find("llama with 2 layers"), std::string::npos) << e;
 }
 
