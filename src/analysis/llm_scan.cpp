@@ -136,6 +136,15 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
 
 }  // namespace
 
+void validate(const ScanOptions& o) {
+  require(o.docs >= 1, "--docs must be at least 1");
+  require(o.ctx >= 2, "--ctx must be at least 2");
+  require(o.sink_pos >= 0 && o.sink_pos <= o.ctx - 2,
+          fmt::format("--sink-pos {} is outside the context (valid: 0..{} for --ctx {})", o.sink_pos, o.ctx - 2,
+                      o.ctx));
+  require(o.dormant_threshold >= 0 && o.dormant_threshold <= 1, "--threshold must be in [0, 1]");
+}
+
 std::vector<DomainSpec> parse_domain_specs(const std::vector<std::string>& specs) {
   std::vector<DomainSpec> out;
   std::set<std::string> names;

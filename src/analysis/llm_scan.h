@@ -50,6 +50,10 @@ struct ScanOptions {
   bool progress = false;
 };
 
+// InputError naming the option ("--docs", "--ctx", "--sink-pos", "--threshold") when
+// docs < 1, ctx < 2, the sink position is outside 0..ctx-2 or the threshold outside [0, 1].
+void validate(const ScanOptions& o);
+
 struct Document {
   std::vector<int32_t> ids;          // ctx + 1 tokens
   std::vector<std::string> pieces;   // token texts

@@ -34,12 +34,11 @@ void run_scan(const ScanArgs& a) {
   auto t_start = std::chrono::steady_clock::now();
   require(!(a.no_bos && a.both_bos), "--no-bos and --both-bos cannot be used together");
   require(!a.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
-  require(a.docs >= 1, "--docs must be at least 1");
-  require(a.ctx >= 2, "--ctx must be at least 2");
-  require(a.sink_pos >= 0 && a.sink_pos <= a.ctx - 2,
-          fmt::format("--sink-pos {} is outside the context (valid: 0..{} for --ctx {})", a.sink_pos, a.ctx - 2,
-                      a.ctx));
-  require(a.threshold >= 0 && a.threshold <= 1, "--threshold must be in [0, 1]");
+  {
+    llm::ScanOptions check;
+    check.docs = a.docs, check.ctx = a.ctx, check.sink_pos = a.sink_pos, check.dormant_threshold = a.threshold;
+    llm::validate(check);
+  }
   require(a.resamples >= 1, "--resamples must be >= 1");
   require(a.threads >= 0, "--threads must be >= 0");
   require(a.ablate_docs >= 0, "--ablate-docs must be >= 0");

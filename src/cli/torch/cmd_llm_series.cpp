@@ -33,12 +33,11 @@ struct SeriesArgs {
 
 void run_series(const SeriesArgs& a) {
   require(!a.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
-  require(a.docs >= 1, "--docs must be at least 1");
-  require(a.ctx >= 2, "--ctx must be at least 2");
-  require(a.sink_pos >= 0 && a.sink_pos <= a.ctx - 2,
-          fmt::format("--sink-pos {} is outside the context (valid: 0..{} for --ctx {})", a.sink_pos, a.ctx - 2,
-                      a.ctx));
-  require(a.threshold >= 0 && a.threshold <= 1, "--threshold must be in [0, 1]");
+  {
+    llm::ScanOptions check;
+    check.docs = a.docs, check.ctx = a.ctx, check.sink_pos = a.sink_pos, check.dormant_threshold = a.threshold;
+    llm::validate(check);
+  }
   if (a.threads > 0) at::set_num_threads(a.threads);
   auto series = hf::checkpoint_series(a.paths);
   require(!series.empty(), "no checkpoint with a step in its name among the given paths");

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../golden_io.h"
 #include "io/error.h"
 #include "model/hf_model.h"
 #include "model/hooks.h"
@@ -29,39 +30,9 @@ namespace {
 
 std::string hfdata(const std::string& sub) { return std::string(SINKLAB_TEST_DATA) + "/hf/" + sub; }
 
-nlohmann::json read_golden(const std::string& dir) {
-  std::ifstream f(hfdata(dir) + "/golden.json");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return nlohmann::json::parse(ss.str());
-}
+nlohmann::json read_golden(const std::string& dir) { return sinklab::testing::read_json(hfdata(dir) + "/golden.json"); }
 
-std::vector<float> unb64(const std::string& s) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::vector<uint8_t> bytes;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int v = val(c);
-    if (v < 0) continue;
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push_back((uint8_t)((acc >> bits) & 0xff));
-    }
-  }
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), out.size() * 4);
-  return out;
-}
+std::vector<float> unb64(const std::string& s) { return sinklab::testing::b64_floats(s); }
 
 // max |a - b| and max |b| over all elements; a is [1, T, ...] or [T, ...].
 std::pair<double, double> diff(const at::Tensor& a, const std::vector<float>& b) {

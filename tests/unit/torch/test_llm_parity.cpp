@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../golden_io.h"
 #include "data/corpus.h"
 #include "io/gguf_info.h"
 #include "model/pretrained.h"
@@ -50,43 +51,14 @@ PretrainedModel* smol() {
 const nlohmann::json& golden(const std::string& name) {
   static std::map<std::string, nlohmann::json> cache;
   auto it = cache.find(name);
-  if (it == cache.end()) {
-    std::ifstream f(std::string(SINKLAB_TEST_DATA) + "/golden/" + name);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    it = cache.emplace(name, nlohmann::json::parse(ss.str())).first;
-  }
+  if (it == cache.end())
+    it = cache.emplace(name, sinklab::testing::read_json(std::string(SINKLAB_TEST_DATA) + "/golden/" + name)).first;
   return it->second;
 }
 const char* kFloatGolden = "smollm2_f32_logits.json";
 const char* kQuantGolden = "smollm2_logits.json";
 
-std::vector<float> b64_floats(const std::string& s) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::vector<uint8_t> bytes;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int v = val(c);
-    if (v < 0) continue;  // '=' padding
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push_back((uint8_t)((acc >> bits) & 0xff));
-    }
-  }
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), out.size() * 4);  // little-endian float32
-  return out;
-}
+std::vector<float> b64_floats(const std::string& s) { return sinklab::testing::b64_floats(s); }
 
 at::Tensor run_ids(const Transformer& m, const std::vector<int64_t>& ids) {
   torch::NoGradGuard ng;
