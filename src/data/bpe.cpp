@@ -4,7 +4,6 @@
 #include <pcre2.h>
 
 #include <algorithm>
-#include <queue>
 
 #include <fmt/format.h>
 
@@ -265,27 +264,6 @@ void Tokenizer::Impl::encode_bpe(std::string_view raw, std::vector<int32_t>& out
   }
 }
 
-namespace {
-
-struct Symbol {
-  size_t begin, len;  // into the byte-encoded word
-  int prev, next;
-};
-
-struct Bigram {
-  int32_t rank;
-  int left, right;
-  size_t len;
-};
-
-struct BigramOrder {  // lowest rank first, then leftmost
-  bool operator()(const Bigram& a, const Bigram& b) const {
-    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
-  }
-};
-
-}  // namespace
-
 void Tokenizer::Impl::bpe_word(const std::string& word, std::vector<int32_t>& out) const {
   // Byte-encode: every byte becomes its GPT-2 unicode character.
   std::string enc;
@@ -300,44 +278,17 @@ void Tokenizer::Impl::bpe_word(const std::string& word, std::vector<int32_t>& ou
     }
   }
 
-  std::vector<Symbol> sym;
-  for (size_t off = 0; off < enc.size();) {
-    const size_t l = std::min(enc.size() - off, utf8::lead_length(static_cast<unsigned char>(enc[off])));
-    const int idx = static_cast<int>(sym.size());
-    sym.push_back({off, l, idx - 1, off + l == enc.size() ? -1 : idx + 1});
-    off += l;
-  }
-
-  std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue;
   std::string key;
-  const auto add = [&](int l, int r) {
-    if (l < 0 || r < 0) return;
-    key.assign(enc, sym[l].begin, sym[l].len);
+  const auto rank = [&](std::string_view l, std::string_view r) -> std::optional<double> {
+    key.assign(l);
     key += '\0';
-    key.append(enc, sym[r].begin, sym[r].len);
+    key.append(r);
     auto it = merge_rank.find(key);
-    if (it == merge_rank.end()) return;
-    queue.push({it->second, l, r, sym[l].len + sym[r].len});
+    if (it == merge_rank.end()) return std::nullopt;
+    return -static_cast<double>(it->second);  // lowest rank first
   };
-  for (int i = 1; i < static_cast<int>(sym.size()); ++i) add(i - 1, i);
-
-  while (!queue.empty()) {
-    const Bigram bg = queue.top();
-    queue.pop();
-    Symbol& l = sym[bg.left];
-    Symbol& r = sym[bg.right];
-    if (l.len == 0 || r.len == 0 || l.len + r.len != bg.len) continue;  // outdated
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) sym[r.next].prev = bg.left;
-    add(l.prev, bg.left);
-    add(bg.left, l.next);
-  }
-
-  for (const Symbol& s : sym) {
-    if (s.len == 0) continue;
-    const std::string piece = enc.substr(s.begin, s.len);
+  for (const auto& [begin, len] : merge_pieces(enc, rank)) {
+    const std::string piece = enc.substr(begin, len);
     const int32_t id = find(piece);
     if (id >= 0) {
       out.push_back(id);

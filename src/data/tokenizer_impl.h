@@ -1,8 +1,11 @@
 // Internals shared by tokenizer.cpp, bpe.cpp and spm.cpp (not a public header).
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,6 +32,60 @@ bool decode_strict(std::string_view s, size_t i, uint32_t& cp, size_t& len);
 // byte). Code points that are not Unicode scalar values also become U+FFFD.
 std::string sanitize(std::string_view s);
 }  // namespace utf8
+
+// The merge loop of both tokenizer models. `text` starts as one piece per UTF-8
+// character (lead_length); adjacent pieces are merged while priority(left, right)
+// (string_views of the two pieces) gives a value: highest value first, leftmost on
+// ties; std::nullopt = the pair never merges. BPE passes -merge rank, SentencePiece the
+// score of the merged token. Returns the final pieces as (offset, length), in order.
+template <class Priority>
+std::vector<std::pair<size_t, size_t>> merge_pieces(std::string_view text, Priority&& priority) {
+  struct Symbol {
+    size_t begin, len;
+    int prev, next;
+  };
+  struct Pair {
+    double value;
+    int left, right;
+    size_t len;
+  };
+  struct Order {
+    bool operator()(const Pair& a, const Pair& b) const {
+      return a.value < b.value || (a.value == b.value && a.left > b.left);
+    }
+  };
+  std::vector<Symbol> sym;
+  for (size_t off = 0; off < text.size();) {
+    const size_t l = std::min(text.size() - off, utf8::lead_length(static_cast<unsigned char>(text[off])));
+    const int idx = static_cast<int>(sym.size());
+    sym.push_back({off, l, idx - 1, off + l == text.size() ? -1 : idx + 1});
+    off += l;
+  }
+  std::priority_queue<Pair, std::vector<Pair>, Order> queue;
+  const auto add = [&](int l, int r) {
+    if (l < 0 || r < 0) return;
+    const std::optional<double> v = priority(text.substr(sym[l].begin, sym[l].len), text.substr(sym[r].begin, sym[r].len));
+    if (v) queue.push({*v, l, r, sym[l].len + sym[r].len});
+  };
+  for (int i = 1; i < static_cast<int>(sym.size()); ++i) add(i - 1, i);
+  while (!queue.empty()) {
+    const Pair p = queue.top();
+    queue.pop();
+    Symbol& l = sym[p.left];
+    Symbol& r = sym[p.right];
+    if (l.len == 0 || r.len == 0 || l.len + r.len != p.len) continue;  // outdated
+    l.len += r.len;
+    r.len = 0;
+    l.next = r.next;
+    if (r.next >= 0) sym[r.next].prev = p.left;
+    add(l.prev, p.left);
+    add(p.left, l.next);
+  }
+  std::vector<std::pair<size_t, size_t>> out;
+  for (const Symbol& x : sym)
+    if (x.len > 0) out.emplace_back(x.begin, x.len);
+  return out;
+}
 
 // One pre-tokenizer regex, compiled with PCRE2 (UTF + UCP, JIT where available).
 struct CompiledRegex {
