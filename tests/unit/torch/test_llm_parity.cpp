@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smol_model.h"
 #include "../golden_io.h"
 #include "data/corpus.h"
 #include "io/gguf_info.h"
@@ -31,22 +32,6 @@
 using namespace sinklab;
 
 namespace {
-
-PretrainedModel* smol() {
-  static std::unique_ptr<PretrainedModel> pm;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    auto p = gguf::test_model_path();
-    if (!p.empty()) pm = std::make_unique<PretrainedModel>(load_pretrained(p));
-  }
-  return pm.get();
-}
-
-#define NEED_MODEL()                                                                                \
-  auto* pm = smol();                                                                                \
-  if (!pm) GTEST_SKIP() << "SmolLM2-135M-Instruct.gguf is not in the sinklab cache (models/); "  \
-                           "run scripts/setup.sh or set SINKLAB_CACHE";
 
 const nlohmann::json& golden(const std::string& name) {
   static std::map<std::string, nlohmann::json> cache;

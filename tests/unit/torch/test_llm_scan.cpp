@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 
+#include "smol_model.h"
 #include "analysis/llm_scan.h"
 #include "data/corpus.h"
 #include "io/error.h"
@@ -16,22 +17,6 @@ using namespace sinklab;
 using namespace sinklab::llm;
 
 namespace {
-
-PretrainedModel* smol() {
-  static std::unique_ptr<PretrainedModel> pm;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    auto p = gguf::test_model_path();
-    if (!p.empty()) pm = std::make_unique<PretrainedModel>(load_pretrained(p));
-  }
-  return pm.get();
-}
-
-#define NEED_MODEL()                                                                               \
-  auto* pm = smol();                                                                               \
-  if (!pm) GTEST_SKIP() << "SmolLM2-135M-Instruct.gguf is not in the sinklab cache (models/); " \
-                           "run `sinklab model fetch` or set SINKLAB_CACHE";
 
 std::vector<DomainDocs> two_domains(const Tokenizer& tok, const ScanOptions& o) {
   const std::string dir = std::string(SINKLAB_SHARED_DIR) + "/data/domains/";
