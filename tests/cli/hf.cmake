@@ -40,3 +40,8 @@ sinklab_cli_test(hf.scan_series_no_step 2 "no step number in its name"
   llm scan-series @TESTDATA@/hf/series/main --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl)
 sinklab_cli_test(hf.scan_series_bad_domain 2 "expected NAME=CORPUS.jsonl"
   llm scan-series @TESTDATA@/hf/series --domain prose)
+sinklab_cli_test(hf.scan_series_bad_ctx 2 "--ctx must be at least 2"
+  llm scan-series @TESTDATA@/hf/series --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl --ctx 1)
+sinklab_cli_test(hf.scan_series_missing_tokenizer 2 "no-such-tokenizer"
+  llm scan-series @TESTDATA@/hf/series --tokenizer @SCRATCH@/no-such-tokenizer.json
+  --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl)
