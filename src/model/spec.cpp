@@ -20,6 +20,14 @@ AttnKind parse_attn_kind(const std::string& s) {
     if (attn_kind_name(k) == s) return k;
   fail("unknown attention kind '" + s + "' (valid: softmax, relu, softmax1, sigmoid)");
 }
+std::string init_scheme_name(InitScheme k) {
+  return k == InitScheme::TorchDefault ? "torch-default" : "gpt2";
+}
+InitScheme parse_init_scheme(const std::string& s) {
+  for (auto k : {InitScheme::TorchDefault, InitScheme::GPT2})
+    if (init_scheme_name(k) == s) return k;
+  fail("unknown init scheme '" + s + "' (valid: torch-default, gpt2)");
+}
 std::string norm_kind_name(NormKind k) {
   switch (k) {
     case NormKind::LayerNorm: return "layernorm";

@@ -16,6 +16,11 @@ enum class MlpKind { ReLU, GELU, GELUTanh, SwiGLU, Linear };
 //   softmax1     exp(l) / (1 + sum exp(l)): softmax-off-by-one
 //   sigmoid      sigmoid(l + b) with b = -log(number of visible keys)
 enum class AttnKind { Softmax, ReLU, Softmax1, Sigmoid };
+// How fresh parameters are drawn (Transformer::init_weights).
+enum class InitScheme { TorchDefault, GPT2 };
+
+std::string init_scheme_name(InitScheme k);
+InitScheme parse_init_scheme(const std::string& s);  // InputError on unknown names
 
 std::string attn_kind_name(AttnKind k);
 AttnKind parse_attn_kind(const std::string& s);  // InputError on unknown names

@@ -86,19 +86,37 @@ const at::Tensor* Transformer::opt(const std::string& name) const {
   return it == index_.end() ? nullptr : &params_[it->second].second;
 }
 
-void Transformer::init_weights(uint64_t seed) {
+void Transformer::init_weights(uint64_t seed, InitScheme scheme) {
   torch::NoGradGuard ng;
   auto gen = at::detail::createCPUGenerator(seed);
   const double std_resid = 0.02 / std::sqrt(2.0 * spec_.n_layers);
+  auto ends = [](const std::string& name, const std::string& suf) {
+    return name.size() >= suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0;
+  };
+  // fan_in of a linear bias: the input width of its matrix (b_Q -> W_Q, b_in -> W_in, ...).
+  auto bias_fan_in = [&](const std::string& name) -> int64_t {
+    std::string m = name;
+    auto k = m.rfind(".b_");
+    if (k != std::string::npos) m.replace(k, 3, ".W_");
+    const at::Tensor* w = opt(m);
+    return w && w->dim() == 2 ? w->size(1) : spec_.d_model;
+  };
   for (auto& [name, t] : params_) {
-    auto ends = [&](const char* suf) {
-      std::string s(suf);
-      return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-    };
     auto cpu = torch::empty(t.sizes(), torch::kFloat32);
-    if (ends(".w")) cpu.fill_(1.0);
-    else if (ends(".b") || name.find(".b_") != std::string::npos) cpu.zero_();
-    else if (ends("attn.W_O") || ends("mlp.W_out")) cpu.normal_(0.0, std_resid, gen);
+    const bool norm_w = ends(name, ".w"), norm_b = ends(name, ".b");
+    const bool lin_b = !norm_b && name.find(".b_") != std::string::npos;
+    const bool embedding = name == "embed.W_E" || name == "pos_embed.W_pos";
+    if (norm_w) cpu.fill_(1.0);
+    else if (norm_b) cpu.zero_();
+    else if (scheme == InitScheme::TorchDefault) {
+      if (embedding) cpu.normal_(0.0, 1.0, gen);
+      else {
+        const int64_t fan_in = lin_b ? bias_fan_in(name) : (t.dim() == 2 ? t.size(1) : t.numel());
+        const double bound = 1.0 / std::sqrt((double)std::max<int64_t>(1, fan_in));
+        cpu.uniform_(-bound, bound, gen);
+      }
+    } else if (lin_b) cpu.zero_();
+    else if (ends(name, "attn.W_O") || ends(name, "mlp.W_out")) cpu.normal_(0.0, std_resid, gen);
     else cpu.normal_(0.0, 0.02, gen);
     t.copy_(cpu);
   }

@@ -24,9 +24,13 @@ namespace sinklab {
 class Transformer {
  public:
   explicit Transformer(ModelSpec spec);  // allocates zero parameters; see init_weights
-  // GPT-2-style init: N(0, 0.02), residual output projections N(0, 0.02/sqrt(2L)),
-  // norm weights 1, biases 0. Deterministic in the seed.
-  void init_weights(uint64_t seed);
+  // Deterministic in the seed. Norm weights 1 and norm biases 0 in both schemes.
+  //   TorchDefault  what torch.nn's modules give (the paper's code keeps it):
+  //                 embeddings (token, position) N(0, 1) as nn.Embedding; every
+  //                 [out, in] matrix and its bias U(-1/sqrt(in), 1/sqrt(in)) as nn.Linear.
+  //   GPT2          N(0, 0.02) matrices and embeddings, residual output projections
+  //                 (attn.W_O, mlp.W_out) N(0, 0.02/sqrt(2L)), linear biases 0.
+  void init_weights(uint64_t seed, InitScheme scheme = InitScheme::GPT2);
 
   const ModelSpec& spec() const { return spec_; }
   // tokens [B, T] int64 -> logits [B, T, vocab]. pos_offset shifts positions.

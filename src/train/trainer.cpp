@@ -157,7 +157,7 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
     require(torch::cuda::is_available(), "train.device = cuda, but this LibTorch has no CUDA or no GPU is visible");
   BBTask task(BigramSource::from_spec(c.source), c.task_config());
   Transformer model(c.model_spec(task.vocab_size()));
-  model.init_weights((uint64_t)c.seed);
+  model.init_weights((uint64_t)c.seed, parse_init_scheme(c.init));
   if (resume) load_weights(model, checkpoint_path(run_dir, start_step));
   model.to(c.device);
   for (auto& p : model.parameters()) p.set_requires_grad(true);

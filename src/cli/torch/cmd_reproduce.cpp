@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "report/core/html.h"
 #include "report/reproduce.h"
 
 namespace sinklab::cli {
@@ -16,11 +17,13 @@ Registrar reg(40, [](CLI::App& app) {
        fresh = std::make_shared<bool>(false), noprog = std::make_shared<bool>(false);
   auto* c = app.add_subcommand("reproduce",
                                "Train, analyse and judge the paper's toy experiments; writes report.html and claims.json");
-  auto* q = c->add_flag("--quick", *quick, "CPU scale (default): cpu-* presets (d=64, T=64, batch 64, AdamW lr 3e-3), 3000 steps for 1 layer and 2000 for 3 layers, two runs at a time");
+  auto* q = c->add_flag("--quick", *quick, "CPU scale (default): cpu-* presets (d=64, T=64, batch 64, the paper's learning rates and init), steps per configuration in `sinklab reproduce` docs, two runs at a time");
   c->add_flag("--paper", *paper, "the paper's configuration: d=256, T=256, batch 512, 10k steps (GPU recommended)")
       ->excludes(q);
   c->add_option("--out", o->out, "output directory")->capture_default_str();
-  c->add_option("--source", o->source, "bigram source (synthetic, counts:FILE.json, text:FILE)")->capture_default_str();
+  c->add_option("--source", o->source, "bigram source (shakespeare: the paper's Tiny Shakespeare counts; synthetic[:V[:SEED]], counts:FILE.json, text:FILE)")->capture_default_str();
+  c->add_option("--seeds", o->seeds, "seeds per configuration (0 .. N-1); claims are judged on the 95% interval over seeds")
+      ->capture_default_str();
   c->add_option("--set", o->sets, "override a key in every run (e.g. train.steps=500, train.device=cuda)");
   c->add_flag("--fresh", *fresh, "retrain runs already present in OUT/runs");
   c->add_flag("--no-progress", *noprog, "no progress bars");
@@ -29,11 +32,19 @@ Registrar reg(40, [](CLI::App& app) {
     o->resume = !*fresh;
     o->progress = !*noprog;
     auto r = reproduce(*o);
+    for (auto& w : r.warnings) fmt::print(stderr, "sinklab: warning: {}\n", w);
     auto s = report::summarize(r.claims);
-    fmt::print("{:<4} {:<8} {}\n", "id", "verdict", "measured / note");
-    for (auto& cl : r.claims) fmt::print("{:<4} {:<8} {}\n", cl.id, report::verdict_name(cl.verdict), cl.note);
-    fmt::print("claims: {} pass, {} fail, {} not run\nreport: {}\nclaims: {}\n", s.pass, s.fail, s.not_run,
-               r.report_path, r.claims_path);
+    fmt::print("{:<4} {:<12} {}\n", "id", "verdict", "measures: median [95% interval] (threshold)");
+    for (auto& cl : r.claims) {
+      std::string ms;
+      for (auto& m : cl.measures)
+        ms += fmt::format("{}{}: {} [{}, {}] ({} {})", ms.empty() ? "" : "; ", m.name, report::format_measured(m.median),
+                          report::format_measured(m.lo), report::format_measured(m.hi), m.op,
+                          report::format_measured(m.threshold));
+      fmt::print("{:<4} {:<12} {}\n", cl.id, report::verdict_name(cl.verdict), ms);
+    }
+    fmt::print("claims: {} pass, {} fail, {} inconclusive, {} not run\nreport: {}\nclaims: {}\n", s.pass, s.fail,
+               s.inconclusive, s.not_run, r.report_path, r.claims_path);
   });
 });
 

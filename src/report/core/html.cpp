@@ -1,5 +1,6 @@
 #include "report/core/html.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -88,9 +89,15 @@ td.verdict { font-weight: 700; text-align: center; white-space: nowrap; }
 td.verdict.pass { color: var(--pass); background: var(--passbg) !important; }
 td.verdict.fail { color: var(--fail); background: var(--failbg) !important; }
 td.verdict.notrun { color: var(--muted); background: var(--nrbg) !important; }
+td.verdict.inconclusive { color: #9a6700; background: #fff8c5 !important; }
+td.measures { white-space: normal; }
+td.measures div { margin: 0 0 3px; }
+td.measures .seeds { color: var(--muted); font-size: 0.9em; }
+.mv.pass { color: var(--pass); } .mv.fail { color: var(--fail); } .mv.inconclusive { color: #9a6700; }
 tr.fail td:first-child { box-shadow: inset 4px 0 0 var(--fail); }
 .summary { font-weight: 600; }
 .summary .pass { color: var(--pass); } .summary .fail { color: var(--fail); } .summary .notrun { color: var(--muted); }
+.summary .inconclusive { color: #9a6700; }
 figure { margin: 1em 0 1.4em; }
 figure img, figure svg { max-width: 100%; height: auto; border: 1px solid #eef0f2; }
 figcaption { color: var(--muted); font-size: 0.92em; margin-top: 4px; }
@@ -111,6 +118,7 @@ std::string verdict_class(const std::string& cell) {
   if (u == "PASS") return "pass";
   if (u == "FAIL") return "fail";
   if (u == "NOT_RUN") return "notrun";
+  if (u == "INCONCLUSIVE") return "inconclusive";
   return "";
 }
 
@@ -214,23 +222,48 @@ HtmlReport& HtmlReport::claims(const std::vector<Claim>& claims) {
   ClaimSummary s = summarize(claims);
   body_ += fmt::format(
       "<p class=\"summary\">{} claims: <span class=\"pass\">{} pass</span>, <span class=\"fail\">{} fail</span>, "
-      "<span class=\"notrun\">{} not run</span></p>\n",
-      claims.size(), s.pass, s.fail, s.not_run);
+      "<span class=\"inconclusive\">{} inconclusive</span>, <span class=\"notrun\">{} not run</span></p>\n",
+      claims.size(), s.pass, s.fail, s.inconclusive, s.not_run);
+  auto cls = [](Verdict v) -> std::string {
+    return v == Verdict::PASS ? "pass" : v == Verdict::FAIL ? "fail" : v == Verdict::INCONCLUSIVE ? "inconclusive" : "notrun";
+  };
   std::string t = "<table class=\"claims\">\n<thead><tr><th>id</th><th>claim</th><th>metric</th><th>measured</th>"
                   "<th>threshold</th><th>verdict</th><th>note</th></tr></thead>\n<tbody>\n";
   for (const auto& c : claims) {
-    std::string vc = c.verdict == Verdict::PASS ? "pass" : c.verdict == Verdict::FAIL ? "fail" : "notrun";
+    std::string vc = cls(c.verdict);
     t += "<tr class=\"" + vc + "\">";
     t += "<td>" + html_escape(c.id) + "</td>";
     t += "<td>" + html_escape(c.claim) + "</td>";
     t += "<td>" + html_escape(c.metric) + "</td>";
-    t += "<td class=\"num\">" + html_escape(format_measured(c.measured)) + "</td>";
-    t += "<td>" + html_escape(c.threshold) + "</td>";
+    if (c.measures.empty()) {
+      t += "<td class=\"num\">" + html_escape(format_measured(c.measured)) + "</td>";
+      t += "<td>" + html_escape(c.threshold) + "</td>";
+    } else {
+      // One line per measure: median [95% interval], the per-seed values, its own verdict.
+      std::string cell, thr;
+      for (const auto& m : c.measures) {
+        std::string per;
+        for (size_t i = 0; i < m.per_seed.size(); ++i)
+          per += (i ? ", " : "") + (i < c.seeds.size() ? "s" + std::to_string(c.seeds[i]) + " " : "") +
+                 format_measured(m.per_seed[i]);
+        cell += "<div><span class=\"mv " + cls(m.verdict) + "\">" + html_escape(m.name) + ": " +
+                html_escape(format_measured(m.median)) + " [" + html_escape(format_measured(m.lo)) + ", " +
+                html_escape(format_measured(m.hi)) + "]</span> <span class=\"seeds\">(" + html_escape(per) +
+                ")</span></div>";
+        thr += "<div>" + html_escape(m.op + " " + format_measured(m.threshold)) + "</div>";
+      }
+      t += "<td class=\"measures\">" + cell + "</td><td>" + thr + "</td>";
+    }
     t += "<td class=\"verdict " + vc + "\">" + verdict_name(c.verdict) + "</td>";
     t += "<td>" + html_escape(c.note) + "</td>";
     t += "</tr>\n";
   }
   t += "</tbody>\n</table>\n";
+  if (std::any_of(claims.begin(), claims.end(), [](const Claim& c) { return !c.measures.empty(); }))
+    t += "<p class=\"note\">Measured: median over seeds [95% interval: Student's t interval of the mean], then "
+         "each seed's value. A measure passes when its whole interval is on the passing side of its threshold, fails "
+         "when the whole interval is on the failing side, and is inconclusive otherwise; a claim passes when all its "
+         "measures pass and fails when any fails.</p>\n";
   body_ += t;
   return *this;
 }

@@ -203,8 +203,9 @@ void read_settings(TheoryRunComparison& rc) {
 }  // namespace
 
 TheoryRunComparison compare_run_to_theory(const std::string& label, const std::string& run_dir, double adam_lr,
-                                          double beta2) {
+                                          double beta2, int layer, int head) {
   TheoryRunComparison rc;
+  rc.layer = layer, rc.head = head;
   rc.label = label;
   rc.run_dir = run_dir;
   rc.lr = adam_lr;
@@ -228,14 +229,14 @@ TheoryRunComparison compare_run_to_theory(const std::string& label, const std::s
     const int cm = t.column("bos_mass_nontrigger"), cg = t.column("gap_mean"), cv = t.column("v_bos_norm");
     std::vector<std::vector<double>> rows;
     for (const auto& r : t.rows) {
-      if ((cl >= 0 && r[cl] != 0) || (ch >= 0 && r[ch] != 0)) continue;
+      if ((cl >= 0 && r[cl] != layer) || (ch >= 0 && r[ch] != head)) continue;
       if (!std::isfinite(r[cs])) continue;
       rows.push_back({r[cs], r[cm], r[cg], r[cv]});
     }
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a[0] < b[0]; });
     for (size_t i = 1; i < rows.size(); ++i)
       if (rows[i][0] == rows[i - 1][0]) {
-        rc.problem = fmt::format("'{}': step {} appears twice for layer 0, head 0", path, rows[i][0]);
+        rc.problem = fmt::format("'{}': step {} appears twice for layer {}, head {}", path, rows[i][0], layer, head);
         return rc;
       }
     for (const auto& r : rows) {
@@ -245,8 +246,8 @@ TheoryRunComparison compare_run_to_theory(const std::string& label, const std::s
       rc.v_bos.push_back(r[3]);
     }
     if (rows.size() < kMinPoints) {
-      rc.problem = fmt::format("'{}' is too short: {} rows for layer 0, head 0 (need at least {})", path, rows.size(),
-                               kMinPoints);
+      rc.problem = fmt::format("'{}' is too short: {} rows for layer {}, head {} (need at least {})", path, rows.size(),
+                               layer, head, kMinPoints);
       return rc;
     }
     double max_mass = -1;
@@ -304,7 +305,7 @@ std::vector<double> curve(const LawFit& f, const std::vector<double>& x) {
 
 std::string draw_run(const TheoryRunComparison& rc, const std::string& png) {
   SmallMultiples sm;
-  sm.title = rc.label + ": layer 0, head 0 — measured (solid) and fitted laws (dashed)";
+  sm.title = fmt::format("{}: layer {}, head {} — measured (solid) and fitted laws (dashed)", rc.label, rc.layer, rc.head);
   sm.shared_legend = false;
   sm.columns = 2;
   for (const auto& q : rc.fits) {
@@ -371,7 +372,8 @@ std::string figure_caption(const std::string& png) {
 }  // namespace
 
 void add_theory_section(HtmlReport& html, const std::string& theory_out_dir,
-                        const std::vector<std::pair<std::string, std::string>>& runs, double adam_lr, double beta2) {
+                        const std::vector<std::pair<std::string, std::string>>& runs, double adam_lr, double beta2,
+                        const std::vector<std::pair<int, int>>& heads) {
   html.section("Theory: mutual reinforcement");
   html.paragraph(
       "A reduced model of one attention head at a dormant query (docs/theory.md): the sink has logit α and value β, the "
@@ -433,7 +435,7 @@ void add_theory_section(HtmlReport& html, const std::string& theory_out_dir,
   // (c) the theory against the training runs.
   html.section("Theory vs training");
   html.paragraph(
-      "For each run, the logit gap of layer 0, head 0 toward BOS (gap_mean, the analogue of α) and the norm of BOS's "
+      "For each run, the logit gap of its sink head (named below) toward BOS (gap_mean, the analogue of α) and the norm of BOS's "
       "value (v_bos_norm, the analogue of |β|) are fitted in the late phase, after the sink forms. Adam predicts a "
       "linear gap and an exponentially decaying |v_BOS|; gradient flow / SGD predict a logarithmic gap and a power-law "
       "|v_BOS|. The form (which law fits better) is the sharp test. The predicted rate c·lr is that of a single scalar "
@@ -445,13 +447,16 @@ void add_theory_section(HtmlReport& html, const std::string& theory_out_dir,
   for (const auto& [label, dir] : runs) {
     ++idx;
     html.section(label, 3);
-    TheoryRunComparison rc = compare_run_to_theory(label, dir, adam_lr, beta2);
+    const auto [hl, hh] = idx - 1 < (int)heads.size() ? heads[idx - 1] : std::pair<int, int>{0, 0};
+    TheoryRunComparison rc = compare_run_to_theory(label, dir, adam_lr, beta2, hl, hh);
     if (!rc.ok) {
       html.paragraph("No comparison for this run: " + rc.problem + ".");
       continue;
     }
-    html.paragraph(fmt::format("Optimiser {} (lr {}, β2 {}, from {}); {}; window steps {}–{}.", rc.optimizer,
-                               g4(rc.lr), g4(rc.beta2), rc.settings_source, rc.window_note, g4(rc.window_from),
+    const std::string hyper = rc.optimizer == "sgd" ? fmt::format("lr {}", g4(rc.lr))
+                                                    : fmt::format("lr {}, β2 {}", g4(rc.lr), g4(rc.beta2));
+    html.paragraph(fmt::format("Head L{}H{}. Optimiser {} ({}, from {}); {}; window steps {}–{}.", rc.layer, rc.head,
+                               rc.optimizer, hyper, rc.settings_source, rc.window_note, g4(rc.window_from),
                                g4(rc.window_to)));
     std::vector<std::vector<std::string>> rows;
     for (const auto& q : rc.fits) {
@@ -461,10 +466,11 @@ void add_theory_section(HtmlReport& html, const std::string& theory_out_dir,
     }
     html.table({"quantity", "points", "log law: slope / R²", "linear law: slope / R²", "power law: exponent / R²",
                 "exponential: log-slope / R²", "better law", "theory predicts", "verdict"},
-               rows, "Growth laws fitted to " + dir + "/analysis/heads.csv (layer 0, head 0) in the late phase.");
-    html.pre(fmt::format("sinklab theory fit --csv {}/analysis/heads.csv --where layer=0 --where head=0 "
+               rows, fmt::format("Growth laws fitted to {}/analysis/heads.csv (layer {}, head {}) in the late phase.", dir,
+                                 rc.layer, rc.head));
+    html.pre(fmt::format("sinklab theory fit --csv {}/analysis/heads.csv --where layer={} --where head={} "
                          "--y gap_mean,v_bos_norm --from {} --adam-lr {} --adam-beta2 {}",
-                         dir, rc.window_from, rc.lr, rc.beta2));
+                         dir, rc.layer, rc.head, rc.window_from, rc.lr, rc.beta2));
     if (!gnuplot_available()) {
       html.paragraph("gnuplot is not available: the figure of the measured curves was not drawn.");
       continue;

@@ -36,7 +36,8 @@ struct TheoryRunComparison {
   std::string optimizer = "adamw";  // from run_dir/config.toml [train] when present
   double lr = 0, beta1 = 0.9, beta2 = 0.999;
   std::string settings_source;      // "config.toml" or "arguments"
-  std::vector<double> steps, gap, v_bos, bos_mass;  // the whole curve (layer 0, head 0)
+  int layer = 0, head = 0;          // the head fitted
+  std::vector<double> steps, gap, v_bos, bos_mass;  // the whole curve of that head
   bool sink_formed = false;
   double sink_step = 0;             // first step with bos_mass_nontrigger >= 0.5
   double window_from = 0, window_to = 0;
@@ -50,8 +51,9 @@ struct TheoryRunComparison {
 // logged steps, and says so). The optimiser, lr and betas come from
 // run_dir/config.toml when it has them, else adam_lr / beta2 (AdamW) are used.
 // Never throws for missing or bad files: ok = false and `problem` says why.
+// layer, head: the head fitted (the run's sink head; layer 0, head 0 by default).
 TheoryRunComparison compare_run_to_theory(const std::string& label, const std::string& run_dir, double adam_lr,
-                                          double beta2);
+                                          double beta2, int layer = 0, int head = 0);
 
 // Appends the "Theory" section to `html`: (a) runs the reduced model (gradient
 // flow and Adam with adam_lr / beta2, free and counterfactual; a few seconds)
@@ -61,7 +63,9 @@ TheoryRunComparison compare_run_to_theory(const std::string& label, const std::s
 // vs the theory's prediction with a verdict, and a figure of the measured curves
 // with the fitted curves (dashed). Missing or too-short CSVs, a missing gnuplot
 // or a failing theory run become a paragraph saying so; it does not throw for them.
+// heads: the (layer, head) fitted for each run (empty = layer 0, head 0 for all).
 void add_theory_section(HtmlReport& html, const std::string& theory_out_dir,
-                        const std::vector<std::pair<std::string, std::string>>& runs, double adam_lr, double beta2);
+                        const std::vector<std::pair<std::string, std::string>>& runs, double adam_lr, double beta2,
+                        const std::vector<std::pair<int, int>>& heads = {});
 
 }  // namespace sinklab::report

@@ -645,3 +645,69 @@ TEST(Csv, MalformedInputIsInputErrorWithLine) {
   EXPECT_THROW(parse_csv("x\n1e999\n", "f").numbers("x"), InputError);
   EXPECT_THROW(read_csv("/nonexistent/file.csv"), InputError);
 }
+
+// ------------------------------------------------------------------ claims over seeds
+
+TEST(Claims, TQuantileMatchesTables) {
+  EXPECT_NEAR(t_quantile_975(1), 12.706, 1e-3);
+  EXPECT_NEAR(t_quantile_975(2), 4.303, 1e-3);
+  EXPECT_NEAR(t_quantile_975(4), 2.776, 1e-3);
+  EXPECT_NEAR(t_quantile_975(40), 2.021, 2e-3);
+  EXPECT_NEAR(t_quantile_975(120), 1.980, 2e-3);
+  EXPECT_THROW(t_quantile_975(0), InputError);
+}
+
+TEST(Claims, MeasureVerdictFollowsTheWholeInterval) {
+  // Mean 0.95, s = 0.01, n = 3: half-width 4.303 * 0.01 / sqrt(3) = 0.0248.
+  Measure m = measure("mass", ">=", 0.9, {0.94, 0.95, 0.96});
+  EXPECT_NEAR(m.median, 0.95, 1e-12);
+  EXPECT_NEAR(m.mean, 0.95, 1e-12);
+  EXPECT_NEAR(m.hi - m.mean, 4.3027 * 0.01 / std::sqrt(3.0), 1e-4);
+  EXPECT_EQ(m.verdict, Verdict::PASS);
+  // The same values against 0.94: the interval straddles it.
+  EXPECT_EQ(measure("mass", ">=", 0.94, {0.94, 0.95, 0.96}).verdict, Verdict::INCONCLUSIVE);
+  // Wholly on the failing side.
+  EXPECT_EQ(measure("mass", ">=", 0.99, {0.94, 0.95, 0.96}).verdict, Verdict::FAIL);
+  EXPECT_EQ(measure("ratio", "<=", 0.3, {0.1, 0.12, 0.11}).verdict, Verdict::PASS);
+  EXPECT_EQ(measure("ratio", "<", 0.1, {0.1, 0.12, 0.11}).verdict, Verdict::FAIL);
+  // One seed never decides, whatever its value; a missing value is NOT_RUN.
+  EXPECT_EQ(measure("mass", ">=", 0.5, {0.99}).verdict, Verdict::INCONCLUSIVE);
+  EXPECT_EQ(measure("mass", ">=", 0.5, {0.99, NAN, 0.98}).verdict, Verdict::NOT_RUN);
+  // Identical seeds: a zero-width interval decides.
+  EXPECT_EQ(measure("x", ">", 0.0, {1.0, 1.0}).verdict, Verdict::PASS);
+  EXPECT_THROW(measure("x", "=>", 0.0, {1.0, 2.0}), InputError);
+  // A claim: any FAIL fails it, all PASS pass it, otherwise inconclusive.
+  auto p = measure("a", ">=", 0.0, {1, 1.1, 1.2}), f = measure("b", "<=", 0.0, {1, 1.1, 1.2}),
+       i = measure("c", ">=", 1.1, {1, 1.1, 1.2});
+  EXPECT_EQ(combine({p, p}), Verdict::PASS);
+  EXPECT_EQ(combine({p, i}), Verdict::INCONCLUSIVE);
+  EXPECT_EQ(combine({i, f}), Verdict::FAIL);
+  EXPECT_EQ(combine({}), Verdict::NOT_RUN);
+}
+
+TEST(Claims, PerSeedValuesRoundTripAndRender) {
+  Claim c{"C1", "claim", "metric", 0.95, ">= 0.9", Verdict::PASS, ""};
+  c.seeds = {0, 1, 2};
+  c.measures = {measure("BOS mass", ">=", 0.9, {0.94, 0.95, 0.96}), measure("prev mass", ">=", 0.8, {0.7, 0.9, 0.95})};
+  c.verdict = combine(c.measures);
+  EXPECT_EQ(c.verdict, Verdict::INCONCLUSIVE);
+  auto j = claims_to_json({c});
+  EXPECT_EQ(j[0]["seeds"].size(), 3u);
+  EXPECT_EQ(j[0]["measures"][1]["per_seed"][0].get<double>(), 0.7);
+  EXPECT_EQ(j[0]["measures"][1]["verdict"], "INCONCLUSIVE");
+  EXPECT_EQ(j[0]["verdict"], "INCONCLUSIVE");
+  auto back = claims_from_json(nlohmann::json::parse(j.dump()));
+  ASSERT_EQ(back[0].measures.size(), 2u);
+  EXPECT_EQ(back[0].seeds, c.seeds);
+  EXPECT_NEAR(back[0].measures[0].lo, c.measures[0].lo, 1e-12);
+  EXPECT_EQ(back[0].measures[0].verdict, Verdict::PASS);
+  EXPECT_EQ(summarize(back).inconclusive, 1);
+  EXPECT_THROW(claims_from_json(nlohmann::json::parse(R"([{"id":"C1","verdict":"PASS","measures":[{"name":"x"}]}])")),
+               InputError);
+  HtmlReport r("t");
+  r.claims({c});
+  std::string html = r.str();
+  EXPECT_NE(html.find("<td class=\"verdict inconclusive\">INCONCLUSIVE</td>"), std::string::npos);
+  EXPECT_NE(html.find("s0 0.7, s1 0.9, s2 0.95"), std::string::npos) << html;
+  EXPECT_NE(html.find("1 inconclusive"), std::string::npos);
+}

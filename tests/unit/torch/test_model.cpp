@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "io/error.h"
 #include "model/hooks.h"
 #include "model/transformer.h"
 
@@ -166,4 +167,60 @@ TEST(Model, SpecChecksShapes) {
   Transformer m(tiny_spec());
   EXPECT_THROW(m.set_param("embed.W_E", torch::zeros({3, 3})), std::exception);
   EXPECT_THROW(m.forward(tokens(1, 17, 11, 1)), std::exception);  // longer than the context
+}
+
+// Initial parameter moments per tensor kind, for both schemes (the toy dynamics
+// depend on them: docs/results-reproduce.md).
+TEST(Model, InitSchemesHaveTheirMoments) {
+  ModelSpec s;
+  s.vocab = 66;
+  s.d_model = 64;
+  s.n_layers = 3;
+  s.n_heads = 1;
+  s.n_ctx = 64;
+  s.finalize();
+  auto moments = [](const at::Tensor& t) { return std::pair<double, double>{t.mean().item<double>(), t.std().item<double>()}; };
+  {
+    Transformer m(s);
+    m.init_weights(7, InitScheme::TorchDefault);
+    for (const auto& [name, t] : m.named_parameters()) {
+      auto [mean, sd] = moments(t);
+      if (name == "embed.W_E" || name == "pos_embed.W_pos") {
+        EXPECT_NEAR(mean, 0.0, 0.05) << name;  // N(0, 1)
+        EXPECT_NEAR(sd, 1.0, 0.05) << name;
+      } else if (name.size() > 2 && name.substr(name.size() - 2) == ".w") {
+        EXPECT_EQ(t.min().item<double>(), 1.0) << name;
+        EXPECT_EQ(t.max().item<double>(), 1.0) << name;
+      } else if (name.size() > 2 && name.substr(name.size() - 2) == ".b") {
+        EXPECT_EQ(t.abs().max().item<double>(), 0.0) << name;
+      } else {
+        // nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), std = bound / sqrt(3).
+        ASSERT_EQ(t.dim(), 2) << name;
+        const double bound = 1.0 / std::sqrt((double)t.size(1));
+        EXPECT_LE(t.abs().max().item<double>(), bound) << name;
+        EXPECT_GT(t.abs().max().item<double>(), 0.95 * bound) << name;
+        EXPECT_NEAR(mean, 0.0, 0.1 * bound) << name;
+        EXPECT_NEAR(sd, bound / std::sqrt(3.0), 0.05 * bound) << name;
+      }
+    }
+  }
+  {
+    Transformer m(s);
+    m.init_weights(7, InitScheme::GPT2);
+    const double resid = 0.02 / std::sqrt(6.0);
+    for (const auto& [name, t] : m.named_parameters()) {
+      auto [mean, sd] = moments(t);
+      const bool out_proj = name.find("attn.W_O") != std::string::npos || name.find("mlp.W_out") != std::string::npos;
+      if (t.dim() != 2) continue;
+      EXPECT_NEAR(mean, 0.0, 0.005) << name;
+      EXPECT_NEAR(sd, out_proj ? resid : 0.02, 0.1 * (out_proj ? resid : 0.02)) << name;
+    }
+  }
+  // Deterministic in the seed, different across seeds and schemes.
+  Transformer a(s), b(s), c(s);
+  a.init_weights(1, InitScheme::TorchDefault), b.init_weights(1, InitScheme::TorchDefault), c.init_weights(2, InitScheme::TorchDefault);
+  EXPECT_TRUE(a.param("blocks.1.attn.W_Q").equal(b.param("blocks.1.attn.W_Q")));
+  EXPECT_FALSE(a.param("blocks.1.attn.W_Q").equal(c.param("blocks.1.attn.W_Q")));
+  EXPECT_EQ(parse_init_scheme("gpt2"), InitScheme::GPT2);
+  EXPECT_THROW(parse_init_scheme("xavier"), InputError);
 }
