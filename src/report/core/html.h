@@ -9,6 +9,7 @@
 //   for (auto& w : r.warnings()) std::cerr << "sinklab: warning: " << w << "\n";
 //   r.write("out/report.html");
 #pragma once
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,11 @@ class HtmlReport {
   // The same from try_render() results; failed ones are note boxes (never throws
   // for a figure; InputError only if captions and results differ in number).
   HtmlReport& figure_row(const std::vector<FigureResult>& results, const std::vector<std::string>& captions = {});
+  // figure_row({"a.png", "b.png"}): without this, a braced list of string
+  // literals could build either vector (via its iterator-pair constructor).
+  HtmlReport& figure_row(std::initializer_list<std::string> image_paths, const std::vector<std::string>& captions = {}) {
+    return figure_row(std::vector<std::string>(image_paths), captions);
+  }
   // A <pre> block (escaped), e.g. a command line or a config.
   HtmlReport& pre(const std::string& text);
   // Raw HTML appended as is (caller escapes).

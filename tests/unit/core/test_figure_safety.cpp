@@ -366,6 +366,8 @@ TEST(FigureSafety, HtmlShowsANoteForAFigureThatCouldNotBeDrawn) {
   EXPECT_NO_THROW(r.figure(missing, ""));
   EXPECT_NO_THROW(r.figure_row(std::vector<FigureResult>{failed, missing}, {"left", "right"}));
   EXPECT_THROW(r.figure_row(std::vector<FigureResult>{failed}, {"a", "b"}), InputError);
+  HtmlReport plain("paths");  // string literals pick the path overload (not ambiguous)
+  EXPECT_THROW(plain.figure_row({"missing1.png", "missing2.png"}), InputError);
 
   std::string html = r.str();
   EXPECT_NE(html.find("figure could not be drawn: attention pattern &#39;x&#39;: gnuplot failed: &lt;Bad format&gt; "
