@@ -61,8 +61,25 @@ const char* kTextColor = "#262626";
 const char* kGridColor = "#E3E3E3";
 const char* kRefColor = "#595959";
 
+int utf8_len(const std::string& s, std::size_t i);
+std::string clean_text(const std::string& s, bool keep_newline);
+
+// User text as shown in an error message: one line, valid UTF-8, at most 60
+// code points (a title may be a whole document's first line).
+std::string shown(const std::string& s) {
+  std::string t = clean_text(s, false), out;
+  int count = 0;
+  for (std::size_t i = 0; i < t.size(); ++count) {
+    if (count == 60) return out + "…";
+    int n = std::max(1, utf8_len(t, i));
+    out.append(t, i, n);
+    i += n;
+  }
+  return out;
+}
+
 std::string fig_name(const std::string& kind, const std::string& title) {
-  return title.empty() ? kind : kind + " '" + title + "'";
+  return title.empty() ? kind : kind + " '" + shown(title) + "'";
 }
 
 // Decodes one UTF-8 code point at s[i]; returns its byte length, or 0 if invalid.
@@ -111,13 +128,14 @@ std::string clean_text(const std::string& s, bool keep_newline) {
   return out;
 }
 
-// A gnuplot string expression showing `s` literally. Single-quoted strings in
-// gnuplot have no escapes and are not subject to macro or backquote
-// substitution. A quote or a newline is spliced in by concatenation with a
-// double-quoted constant ('it'."'".'s'): gnuplot's scanner mis-reads the ''
-// escape at the start of a string, so it is never used.
-std::string q(const std::string& s, bool allow_newline = true) {
-  std::string t = clean_text(s, allow_newline);
+// Splices `t` (already clean) into a single-quoted gnuplot string. Single-quoted
+// strings in gnuplot have no escapes and are not subject to macro (@) or
+// backquote substitution. A quote or a newline is spliced in by concatenation
+// with a double-quoted constant ('it'."'".'s'): gnuplot's scanner mis-reads the
+// '' escape at the start of a string, so it is never used. The only
+// double-quoted strings are these two constants, so no backquote ever sits
+// where gnuplot would run it.
+std::string single_quoted(const std::string& t) {
   std::string out = "'";
   for (char c : t) {
     if (c == '\'') out += "'.\"'\".'";
@@ -127,6 +145,47 @@ std::string q(const std::string& s, bool allow_newline = true) {
   out += "'";
   return out;
 }
+
+// A gnuplot string expression showing `s` literally (see gnuplot_text).
+std::string q(const std::string& s, bool allow_newline = true) { return single_quoted(clean_text(s, allow_newline)); }
+
+// A file path, byte for byte (no cleaning: the file must be the one asked for).
+std::string q_path(const std::string& path) { return single_quoted(path); }
+
+// Longest tic label, in code points. gnuplot formats a tic label into a fixed
+// stack buffer (gprintf): a label of a few thousand bytes with '%%' in it
+// overflows it (gnuplot 5.4 dies with "stack smashing detected"); an axis label
+// that long is unreadable anyway.
+constexpr int kMaxTicChars = 64;
+
+// A tic label: gnuplot uses explicit tic labels (`set xtics ('a' 0)`) as printf
+// formats for the tic position, so '50%' fails with "Bad format character" and
+// '%s' draws the number. Every '%' is doubled (gprintf prints '%%' as '%').
+std::string q_tic(const std::string& s) {
+  std::string t = clean_text(s, false);
+  std::string cut;
+  int count = 0;
+  for (std::size_t i = 0; i < t.size();) {
+    if (count == kMaxTicChars) {
+      cut += "…";
+      break;
+    }
+    int n = std::max(1, utf8_len(t, i));  // t is valid UTF-8: n >= 1 anyway
+    cut.append(t, i, n);
+    i += n;
+    ++count;
+  }
+  std::string esc;
+  for (char c : cut) esc += c == '%' ? std::string("%%") : std::string(1, c);
+  return single_quoted(esc);
+}
+
+}  // namespace
+
+std::string gnuplot_text(const std::string& text, bool allow_newline) { return q(text, allow_newline); }
+std::string gnuplot_tic_label(const std::string& text) { return q_tic(text); }
+
+namespace {
 
 std::string num(double v) {
   if (std::isnan(v)) return "NaN";
@@ -197,7 +256,7 @@ std::string log_tics(const std::string& axis, double lo, double hi) {
       if (!inside(v)) continue;
       bool major = m == 1 || (with25 && (m == 2 || m == 5));
       if (major) {
-        items.push_back(q(label(m, k)) + " " + num(v));
+        items.push_back(q_tic(label(m, k)) + " " + num(v));
         ++labelled;
       } else if (k1 - k0 <= 8) {
         items.push_back("'' " + num(v) + " 1");
@@ -251,7 +310,7 @@ std::string common_style(const Canvas& c) {
   s += fmt::format("set tics nomirror out scale 0.6 textcolor rgb '{}'\n", kTextColor);
   s += "set mxtics default\nset mytics default\n";
   s += fmt::format("set grid back xtics ytics lw 1 lt 1 lc rgb '{}'\n", kGridColor);
-  s += fmt::format("set title textcolor rgb '{}' font '{} Bold,{}'\n", kTextColor, c.font, c.font_size + 2);
+  s += fmt::format("set title textcolor rgb '{}' font {}\n", kTextColor, q(fmt::format("{} Bold,{}", c.font, c.font_size + 2)));
   s += fmt::format("set xlabel textcolor rgb '{}'\nset ylabel textcolor rgb '{}'\n", kTextColor, kTextColor);
   s += fmt::format("set key noautotitle opaque nobox Left reverse samplen 2.5 spacing 1.15 textcolor rgb '{}'\n", kTextColor);
   s += "set style fill solid 1.0 noborder\n";
@@ -434,10 +493,44 @@ bool starts_with_png(const std::string& path) {
   return in.gcount() == 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0;
 }
 
-// Runs the script for `body` (drawing commands, terminal-independent) with the
-// datablocks in `sc`, writing png_path (and the .svg sibling if asked).
-Rendered render_script(const Script& sc, const std::string& body, const Canvas& cv, const std::string& png_path,
-                       const RenderOptions& opts, const std::string& what) {
+// A figure ready to draw: its datablocks, its drawing commands (terminal-
+// independent), its canvas and its name for messages. Built without touching the
+// file system, so the script can be inspected (gnuplot_script) or fuzzed.
+struct Plan {
+  Script sc;
+  std::string body;
+  Canvas cv;
+  std::string what;
+};
+
+// The whole gnuplot script for `plan`, drawing into out_png (and out_svg if not empty).
+std::string script_text(const Plan& plan, const std::string& out_png, const std::string& out_svg) {
+  const Canvas& cv = plan.cv;
+  std::string font = fmt::format("{},{}", cv.font, cv.font_size);
+  // The name goes into a comment: a comment ending in a backslash would swallow
+  // the next line (the first datablock header), so no backslash reaches it.
+  std::string name = clean_text(plan.what, false);
+  std::replace(name.begin(), name.end(), '\\', '/');
+  std::string script = "# sinklab figure: " + name + "\n";
+  script += plan.sc.data;
+  script += fmt::format("set terminal pngcairo size {},{} noenhanced font {} linewidth 1.2 {} background rgb 'white'\n",
+                        cv.width, cv.height, q(font), cv.butt ? "butt" : "rounded");
+  script += "set output " + q_path(out_png) + "\n" + plan.body + "unset output\n";
+  if (!out_svg.empty()) {
+    script += fmt::format("set terminal svg size {},{} noenhanced font {} linewidth 1.2 {} background rgb 'white'\n",
+                          cv.width, cv.height, q(font), cv.butt ? "butt" : "rounded");
+    script += "set output " + q_path(out_svg) + "\n" + plan.body + "unset output\n";
+  }
+  return script;
+}
+
+std::string preview_script(const Plan& plan, const RenderOptions& opts) {
+  return script_text(plan, "figure.png", opts.svg ? "figure.svg" : "");
+}
+
+// Runs the plan's script, writing png_path (and the .svg sibling if asked).
+Rendered run_plan(const Plan& plan, const std::string& png_path, const RenderOptions& opts) {
+  const std::string& what = plan.what;
   require(!png_path.empty(), what + ": empty output path");
   fs::path target(png_path);
   std::error_code ec;
@@ -450,18 +543,7 @@ Rendered render_script(const Script& sc, const std::string& body, const Canvas& 
   if (opts.svg) out.svg = fs::path(png_path).replace_extension(".svg").string();
   std::string tmp_png = temp_sibling(png_path, ".png");
   std::string tmp_svg = opts.svg ? temp_sibling(out.svg, ".svg") : "";
-
-  std::string font = fmt::format("{},{}", cv.font, cv.font_size);
-  std::string script = "# sinklab figure: " + clean_text(what, false) + "\n";
-  script += sc.data;
-  script += fmt::format("set terminal pngcairo size {},{} noenhanced font {} linewidth 1.2 {} background rgb 'white'\n",
-                        cv.width, cv.height, q(font), cv.butt ? "butt" : "rounded");
-  script += "set output " + q(tmp_png) + "\n" + body + "unset output\n";
-  if (opts.svg) {
-    script += fmt::format("set terminal svg size {},{} noenhanced font {} linewidth 1.2 {} background rgb 'white'\n",
-                          cv.width, cv.height, q(font), cv.butt ? "butt" : "rounded");
-    script += "set output " + q(tmp_svg) + "\n" + body + "unset output\n";
-  }
+  std::string script = script_text(plan, tmp_png, tmp_svg);
 
   auto cleanup = [&] {
     std::error_code e2;
@@ -555,7 +637,7 @@ std::string line_panel(const LinePlot& p, Script& sc, const PanelOptions& po, co
     has_y2 |= se.y2;
     bool lg = se.y2 ? p.log_y2 : p.log_y;
     Extent& ey_ = se.y2 ? ey2 : ey;
-    std::string sn = what + ": series '" + se.name + "'";
+    std::string sn = what + ": series '" + shown(se.name) + "'";
     require(se.x.size() == se.y.size(), fmt::format("{}: x has {} values, y has {}", sn, se.x.size(), se.y.size()));
     require(se.y_lo.size() == se.y_hi.size() && (se.y_lo.empty() || se.y_lo.size() == se.y.size()),
             fmt::format("{}: error band needs y_lo and y_hi of {} values each (got {} and {})", sn, se.y.size(),
@@ -724,6 +806,12 @@ std::string palette_color(int i) {
   return kPalette[i % kPaletteSize];
 }
 
+std::string one_line_error(const std::string& message) {
+  std::string t = clean_text(message, false);
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  return t.empty() ? std::string("unknown error") : t;
+}
+
 std::string gnuplot_program() {
   const char* e = std::getenv("SINKLAB_GNUPLOT");
   return (e && *e) ? std::string(e) : std::string("gnuplot");
@@ -791,16 +879,16 @@ std::string display_token(const std::string& token, int max_chars) {
 }
 
 // ============================================================ render: LinePlot
-Rendered render(const LinePlot& fig, const std::string& png_path, const RenderOptions& opts) {
+static Plan plan_of(const LinePlot& fig, const RenderOptions& opts) {
   std::string what = fig_name("line plot", fig.title);
   Canvas cv = canvas(opts, 800, 520);
   Script sc;
   std::string body = common_style(cv) + line_panel(fig, sc, PanelOptions{}, what);
-  return render_script(sc, body, cv, png_path, opts, what);
+  return Plan{std::move(sc), std::move(body), cv, what};
 }
 
 // ============================================================ render: SmallMultiples
-Rendered render(const SmallMultiples& fig, const std::string& png_path, const RenderOptions& opts) {
+static Plan plan_of(const SmallMultiples& fig, const RenderOptions& opts) {
   std::string what = fig_name("small multiples", fig.title);
   int n = (int)fig.panels.size();
   require(n > 0, what + ": no panels");
@@ -854,9 +942,9 @@ Rendered render(const SmallMultiples& fig, const std::string& png_path, const Re
   std::string body = common_style(cv);
   body += "set multiplot";
   if (!fig.title.empty())
-    body += " title " + q(fig.title) + fmt::format(" font '{} Bold,{}'", cv.font, cv.font_size + 3);
+    body += " title " + q(fig.title) + " font " + q(fmt::format("{} Bold,{}", cv.font, cv.font_size + 3));
   body += "\n";
-  body += fmt::format("set title font '{},{}'\n", cv.font, cv.font_size + 1);
+  body += "set title font " + q(fmt::format("{},{}", cv.font, cv.font_size + 1)) + "\n";
   for (int i = 0; i < n; ++i) {
     const auto& p = fig.panels[i];
     int r = i / cols, c = i % cols;
@@ -894,7 +982,7 @@ Rendered render(const SmallMultiples& fig, const std::string& png_path, const Re
     }
   }
   body += "unset multiplot\n";
-  return render_script(sc, body, cv, png_path, opts, what);
+  return Plan{std::move(sc), std::move(body), cv, what};
 }
 
 // ============================================================ render: Heatmap
@@ -902,6 +990,11 @@ namespace {
 
 // Validates a printf format with exactly one floating conversion.
 void check_value_format(const std::string& f, const std::string& what) {
+  // The formatted values go into a datablock as "text" columns: a quote or a
+  // control character (a newline could end the datablock early with "EOD" and
+  // run the rest as commands) must not reach it.
+  require(f.find('"') == std::string::npos && clean_text(f, false) == f,
+          what + ": value_format '" + shown(f) + "' must be printable text without '\"'");
   int conv = 0;
   for (std::size_t i = 0; i < f.size(); ++i) {
     if (f[i] != '%') continue;
@@ -917,18 +1010,18 @@ void check_value_format(const std::string& f, const std::string& what) {
       while (j < f.size() && std::isdigit((unsigned char)f[j])) ++j;
     }
     require(j < f.size() && std::strchr("fFeEgG", f[j]),
-            what + ": value_format '" + f + "' must hold one %f, %e or %g conversion");
+            what + ": value_format '" + shown(f) + "' must hold one %f, %e or %g conversion");
     ++conv;
     i = j;
   }
-  require(conv == 1, what + ": value_format '" + f + "' must hold exactly one %f, %e or %g conversion");
+  require(conv == 1, what + ": value_format '" + shown(f) + "' must hold exactly one %f, %e or %g conversion");
   require(f.size() < 40, what + ": value_format too long");
 }
 
 std::string tic_list(const std::string& axis, const std::vector<std::string>& labels, int font_size,
                      const std::string& extra = "") {
   std::string s = "set " + axis + "tics " + extra + " (";
-  for (std::size_t i = 0; i < labels.size(); ++i) s += (i ? ", " : "") + q(labels[i], false) + " " + std::to_string(i);
+  for (std::size_t i = 0; i < labels.size(); ++i) s += (i ? ", " : "") + q_tic(labels[i]) + " " + std::to_string(i);
   s += ")";
   if (font_size > 0) s += fmt::format(" font ',{}'", font_size);
   return s + "\n";
@@ -936,7 +1029,7 @@ std::string tic_list(const std::string& axis, const std::vector<std::string>& la
 
 }  // namespace
 
-Rendered render(const Heatmap& fig, const std::string& png_path, const RenderOptions& opts) {
+static Plan plan_of(const Heatmap& fig, const RenderOptions& opts) {
   std::string what = fig_name("heatmap", fig.title);
   int rows = (int)fig.values.size();
   require(rows > 0, what + ": no rows");
@@ -990,7 +1083,7 @@ Rendered render(const Heatmap& fig, const std::string& png_path, const RenderOpt
       if (annotate && std::isfinite(v)) {
         char buf[64];
         std::snprintf(buf, sizeof buf, fig.value_format.c_str(), v);
-        std::string text = buf;
+        std::string text = clean_text(buf, false);  // a wide field may cut a UTF-8 sequence
         if (text == "-0.00" || text == "-0.0" || text == "-0") text = text.substr(1);
         RGB bg = palette_at(stops, (v - lo) / (hi - lo));
         (is_dark(bg) ? light_labels : dark_labels) += fmt::format("{} {} \"{}\"\n", c, r, text);
@@ -1048,11 +1141,11 @@ Rendered render(const Heatmap& fig, const std::string& png_path, const RenderOpt
   if (!b_light.empty())
     s += fmt::format(", \\\n     {} using 1:2:3 with labels font ',{}' textcolor rgb '#FFFFFF' notitle", b_light, afont);
   s += "\n";
-  return render_script(sc, s, cv, png_path, opts, what);
+  return Plan{std::move(sc), std::move(s), cv, what};
 }
 
 // ============================================================ render: AttentionPattern
-Rendered render(const AttentionPattern& fig, const std::string& png_path, const RenderOptions& opts) {
+static Plan plan_of(const AttentionPattern& fig, const RenderOptions& opts) {
   std::string what = fig_name("attention pattern", fig.title);
   int T = (int)fig.weights.size();
   require(T > 0, what + ": no query rows");
@@ -1130,11 +1223,11 @@ Rendered render(const AttentionPattern& fig, const std::string& png_path, const 
     s += fmt::format(", \\\n     {} using 1:2 with points pt 7 ps {} lc {} title {}", b_marks, num(ps), rgb(1),
                      q(fig.mark_label, false));
   s += "\n";
-  return render_script(sc, s, cv, png_path, opts, what);
+  return Plan{std::move(sc), std::move(s), cv, what};
 }
 
 // ============================================================ render: BarPlot
-Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOptions& opts) {
+static Plan plan_of(const BarPlot& fig, const RenderOptions& opts) {
   std::string what = fig_name("bar plot", fig.title);
   int ns = (int)fig.series.size();
   require(ns > 0, what + ": no series");
@@ -1143,9 +1236,9 @@ Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOpt
   require(n <= 100000, what + ": too many categories");
   for (const auto& se : fig.series) {
     require((int)se.values.size() == n,
-            fmt::format("{}: series '{}' has {} values for {} categories", what, se.name, se.values.size(), n));
+            fmt::format("{}: series '{}' has {} values for {} categories", what, shown(se.name), se.values.size(), n));
     require(se.errors.empty() || (int)se.errors.size() == n,
-            fmt::format("{}: series '{}' has {} error bars for {} categories", what, se.name, se.errors.size(), n));
+            fmt::format("{}: series '{}' has {} error bars for {} categories", what, shown(se.name), se.errors.size(), n));
   }
   for (int h : fig.highlight)
     require(h >= 0 && h < n, fmt::format("{}: highlighted category {} outside 0..{}", what, h, n - 1));
@@ -1271,11 +1364,11 @@ Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOpt
                     q(fig.highlight_label, false)));
   for (auto& c : errs) add(c);
   s += s_plot + "\n";
-  return render_script(sc, s, cv, png_path, opts, what);
+  return Plan{std::move(sc), std::move(s), cv, what};
 }
 
 // ============================================================ render: VectorField
-Rendered render(const VectorField& fig, const std::string& png_path, const RenderOptions& opts) {
+static Plan plan_of(const VectorField& fig, const RenderOptions& opts) {
   std::string what = fig_name("vector field", fig.title);
   std::size_t n = fig.x.size();
   require(fig.y.size() == n && fig.dx.size() == n && fig.dy.size() == n,
@@ -1283,7 +1376,7 @@ Rendered render(const VectorField& fig, const std::string& png_path, const Rende
                       fig.dx.size(), fig.dy.size()));
   for (const auto& t : fig.trajectories)
     require(t.x.size() == t.y.size(),
-            fmt::format("{}: trajectory '{}': x has {} values, y has {}", what, t.name, t.x.size(), t.y.size()));
+            fmt::format("{}: trajectory '{}': x has {} values, y has {}", what, shown(t.name), t.x.size(), t.y.size()));
   Canvas cv = canvas(opts, 780, 600);
 
   Extent ex, ey;
@@ -1384,7 +1477,33 @@ Rendered render(const VectorField& fig, const std::string& png_path, const Rende
   s += "plot ";
   for (std::size_t i = 0; i < clauses.size(); ++i) s += (i ? ", \\\n     " : "") + clauses[i];
   s += "\n";
-  return render_script(sc, s, cv, png_path, opts, what);
+  return Plan{std::move(sc), std::move(s), cv, what};
 }
+
+// ============================================================ public entry points
+Rendered render(const LinePlot& fig, const std::string& png_path, const RenderOptions& opts) {
+  return run_plan(plan_of(fig, opts), png_path, opts);
+}
+std::string gnuplot_script(const LinePlot& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
+Rendered render(const SmallMultiples& fig, const std::string& png_path, const RenderOptions& opts) {
+  return run_plan(plan_of(fig, opts), png_path, opts);
+}
+std::string gnuplot_script(const SmallMultiples& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
+Rendered render(const Heatmap& fig, const std::string& png_path, const RenderOptions& opts) {
+  return run_plan(plan_of(fig, opts), png_path, opts);
+}
+std::string gnuplot_script(const Heatmap& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
+Rendered render(const AttentionPattern& fig, const std::string& png_path, const RenderOptions& opts) {
+  return run_plan(plan_of(fig, opts), png_path, opts);
+}
+std::string gnuplot_script(const AttentionPattern& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
+Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOptions& opts) {
+  return run_plan(plan_of(fig, opts), png_path, opts);
+}
+std::string gnuplot_script(const BarPlot& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
+Rendered render(const VectorField& fig, const std::string& png_path, const RenderOptions& opts) {
+  return run_plan(plan_of(fig, opts), png_path, opts);
+}
+std::string gnuplot_script(const VectorField& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
 
 }  // namespace sinklab::report

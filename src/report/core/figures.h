@@ -10,8 +10,13 @@
 //
 // All text (titles, labels, legend entries, token strings) is shown literally:
 // UTF-8 is fine, and no character is special (gnuplot's enhanced-text markup is
-// off), so "a_b", "x^2", "{", "@", "'" and "\"" are drawn as written. Control
-// characters in token strings are made visible (see display_token).
+// off), so "a_b", "x^2", "50%", "{", "@", "`", "'" and "\"" are drawn as written
+// and nothing in a string is ever run (see gnuplot_text). Control characters in
+// token strings are made visible (see display_token); tic labels (categories,
+// heatmap row/column labels, tokens) are cut to 64 characters with "…".
+//
+// A report that must not die on one figure uses try_render(), which returns the
+// error as a one-line message instead of throwing (HtmlReport::figure takes it).
 //
 // Colours: series without an explicit colour take palette_color(i) in order
 // (a colour-blind-safe palette), so the same series index has the same colour
@@ -19,6 +24,7 @@
 // when `diverging` is set.
 #pragma once
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <string>
 #include <utility>
@@ -216,6 +222,52 @@ Rendered render(const Heatmap& fig, const std::string& png_path, const RenderOpt
 Rendered render(const AttentionPattern& fig, const std::string& png_path, const RenderOptions& opts = {});
 Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOptions& opts = {});
 Rendered render(const VectorField& fig, const std::string& png_path, const RenderOptions& opts = {});
+
+// Non-throwing render(): the files written, or the one-line reason there are
+// none. Prints nothing; the caller decides where a failure is reported.
+struct FigureResult {
+  std::string png;    // the path asked for (also on failure, to name the figure)
+  std::string svg;    // empty unless RenderOptions::svg and ok()
+  std::string error;  // empty when ok
+  bool ok() const { return error.empty(); }
+};
+
+// `error` as one line of valid UTF-8 (never empty).
+std::string one_line_error(const std::string& message);
+
+// render(), with InputError/PlotError (bad data, gnuplot missing or failing) and
+// any other std::exception turned into FigureResult::error.
+template <class Fig>
+FigureResult try_render(const Fig& fig, const std::string& png_path, const RenderOptions& opts = {}) {
+  FigureResult r;
+  r.png = png_path;
+  try {
+    r.svg = render(fig, png_path, opts).svg;
+  } catch (const std::exception& e) {
+    r.svg.clear();
+    r.error = one_line_error(e.what());
+  }
+  return r;
+}
+
+// The gnuplot script render() runs for `fig` (datablocks, then the drawing
+// commands), drawing into "figure.png" (and "figure.svg" if opts.svg). Validates
+// the figure like render() (InputError) but runs nothing: for tests and fuzzing.
+std::string gnuplot_script(const LinePlot& fig, const RenderOptions& opts = {});
+std::string gnuplot_script(const SmallMultiples& fig, const RenderOptions& opts = {});
+std::string gnuplot_script(const Heatmap& fig, const RenderOptions& opts = {});
+std::string gnuplot_script(const AttentionPattern& fig, const RenderOptions& opts = {});
+std::string gnuplot_script(const BarPlot& fig, const RenderOptions& opts = {});
+std::string gnuplot_script(const VectorField& fig, const RenderOptions& opts = {});
+
+// How every text reaches gnuplot: a string expression of single-quoted pieces
+// (no escapes, no @ macros, no backquote commands inside them) joined by "'" and
+// "\n" constants, drawing `text` literally. Control characters become spaces
+// (TAB, CR, and newline unless allow_newline) or "\xNN"; invalid UTF-8 bytes "\xNN".
+std::string gnuplot_text(const std::string& text, bool allow_newline = true);
+// A tic label: gnuplot uses these as printf formats, so '%' is doubled as well;
+// no newline; cut to 64 characters with "…".
+std::string gnuplot_tic_label(const std::string& text);
 
 // The gnuplot program used: $SINKLAB_GNUPLOT if set and non-empty, else "gnuplot".
 std::string gnuplot_program();

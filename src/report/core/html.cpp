@@ -105,6 +105,8 @@ figcaption { color: var(--muted); font-size: 0.92em; margin-top: 4px; }
 .figrow figure { flex: 1 1 300px; margin: 0.5em 0; }
 pre { background: var(--alt); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
       overflow-x: auto; font: 0.88em/1.45 "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+.figure-note { border: 1px solid var(--fail); background: var(--failbg); color: var(--fail); border-radius: 6px;
+               padding: 10px 14px; font-weight: 600; overflow-wrap: anywhere; }
 footer { color: var(--muted); font-size: 0.85em; margin-top: 3em; border-top: 1px solid var(--line); padding-top: 0.6em; }
 )CSS";
 
@@ -288,6 +290,38 @@ HtmlReport& HtmlReport::figure_row(const std::vector<std::string>& image_paths,
     if (!cap.empty()) body_ += "<figcaption>" + html_escape(cap) + "</figcaption>";
     body_ += "</figure>\n";
   }
+  body_ += "</div>\n";
+  return *this;
+}
+
+std::string HtmlReport::figure_html(const FigureResult& result, const std::string& caption, int width_percent) {
+  std::string cap = caption.empty() ? "" : "<figcaption>" + html_escape(caption) + "</figcaption>";
+  std::string name = caption.empty() ? std::filesystem::path(result.png).filename().string() : caption;
+  std::string error = result.error;
+  if (result.ok()) {
+    try {
+      return "<figure>" + image_html(result.png, name, width_percent) + cap + "</figure>\n";
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = one_line_error(error);
+  warnings_.push_back((name.empty() ? std::string("a figure") : "figure '" + one_line_error(name) + "'") +
+                      " could not be drawn: " + error);
+  return "<figure class=\"missing\"><div class=\"figure-note\">figure could not be drawn: " + html_escape(error) +
+         "</div>" + cap + "</figure>\n";
+}
+
+HtmlReport& HtmlReport::figure(const FigureResult& result, const std::string& caption, int width_percent) {
+  body_ += figure_html(result, caption, width_percent);
+  return *this;
+}
+
+HtmlReport& HtmlReport::figure_row(const std::vector<FigureResult>& results, const std::vector<std::string>& captions) {
+  require(captions.empty() || captions.size() == results.size(),
+          fmt::format("report figure row: {} captions for {} figures", captions.size(), results.size()));
+  body_ += "<div class=\"figrow\">\n";
+  for (std::size_t i = 0; i < results.size(); ++i) body_ += figure_html(results[i], captions.empty() ? "" : captions[i], 100);
   body_ += "</div>\n";
   return *this;
 }
