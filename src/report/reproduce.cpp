@@ -305,9 +305,11 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
     const auto& hf = head_of(s1[form], v.h1.first, v.h1.second);
     v.c5_form_step = s1[form].step;
     v.c5_gap_form = hf.gap_mean, v.c5_gap_end = H.gap_mean, v.c5_v_form = hf.v_bos_norm, v.c5_v_end = H.v_bos_norm;
+    // A sink that never forms (or forms at the last checkpoint) has no late phase: no
+    // rise and no fall, which fails the claim rather than leaving it unmeasured.
     const bool late = v.c5_formed && form + 1 < s1.size();
-    v.c5_gap_rise = late ? H.gap_mean - hf.gap_mean : std::nan("");
-    v.c5_v_fall = late ? H.v_bos_norm / hf.v_bos_norm : std::nan("");
+    v.c5_gap_rise = late ? H.gap_mean - hf.gap_mean : 0.0;
+    v.c5_v_fall = late ? H.v_bos_norm / hf.v_bos_norm : 1.0;
     // The growth law: the same fit as the theory-vs-training section.
     const auto rc = report::compare_run_to_theory(a1.key, a1.dir, a1.cfg.lr, a1.cfg.beta2, v.h1.first, v.h1.second);
     v.c5_law = "no fit";
@@ -447,18 +449,22 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
   if (!plotting) out.warnings.push_back("gnuplot is not available: no figures were drawn");
   std::vector<const Done*> first_seed;
   for (auto& pc : configs) first_seed.push_back(seeds_of(pc.key).front());
+  std::map<std::string, std::map<std::string, report::FigureResult>> figs;  // run key -> file name -> result
   if (plotting)
     for (auto* d : first_seed) {
-      attempt(d->key + " dynamics", [&] { draw_dynamics(d->analysis, d->dir + "/figures", d->plan.label); });
+      auto keep = [&](const std::vector<report::FigureResult>& v) {
+        for (auto& f : v) figs[d->key][fs::path(f.png).filename().string()] = f;
+      };
+      attempt(d->key + " dynamics", [&] { keep(draw_dynamics(d->analysis, d->dir + "/figures", d->plan.label)); });
       attempt(d->key + " snapshot", [&] {
         auto lr = load_run(d->dir);
         EvalBatch eval = make_eval_batch(*lr->task, AnalyzeOptions{}.eval_seqs, AnalyzeOptions{}.eval_seed);
-        draw_snapshot(*lr, eval, d->dir + "/figures", d->plan.label);
+        keep(draw_snapshot(*lr, eval, d->dir + "/figures", d->plan.label));
       });
     }
   // Mitigations side by side: the median over seeds of each run's own sink head, with
   // the range over seeds as a band.
-  std::string mitig;
+  report::FigureResult mitig;
   if (plotting)
     attempt("mitigations figure", [&] {
       report::SmallMultiples sm;
@@ -493,7 +499,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
         for (int j = 0; j < 3; ++j) p.series.push_back(report::Series::line(names[j], x, q[j], j).band(lo[j], hi[j]));
         sm.panels.push_back(p);
       }
-      mitig = report::render(sm, o.out + "/figures/mitigations.png").png;
+      mitig = report::try_render(sm, o.out + "/figures/mitigations.png");
     });
 
   // Report.
@@ -548,7 +554,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
     if (it != figure_errors.end()) html.paragraph("Figure not drawn (" + what + "): " + it->second);
   };
   html.section("Mitigations side by side");
-  if (!mitig.empty())
+  if (!mitig.png.empty())
     html.figure(mitig, "Median over seeds (band: range over seeds) of each run's own sink head, log axes.");
   note("mitigations figure");
   html.section("Interventions on the 1-layer model");
@@ -590,28 +596,26 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
                            "is in layer {}; threshold for dormant: BOS mass >= 0.5.",
                            d->seed, last.step, opt_desc, d->cfg.weight_decay, d->cfg.init, num(last.loss.loss, 4),
                            num(last.loss.excess, 4), d->sink.first));
-    const std::string fd = d->dir + "/figures/";
-    const std::vector<std::pair<std::string, std::string>> dyn = {
-        {"dyn_loss", "Loss over training (log steps), overall and at trigger / non-trigger positions."},
-        {"dyn_attention", "BOS attention mass per head at non-trigger and trigger queries."},
-        {"dyn_logit_gap", "BOS logit gap (BOS logit minus the mean other logit) at non-trigger queries."},
-        {"dyn_value_norm", "Value-state norms: BOS against the mean of the other tokens."},
-        {"dyn_residual_norm", "Residual-state norms after each layer: BOS against the others."}};
-    for (auto& [f, cap] : dyn)
-      if (fs::exists(fd + f + ".png")) html.figure(fd + f + ".png", cap);
+    auto& rf = figs[d->key];
+    auto show = [&](const std::string& file, const std::string& cap, int width) {
+      auto it = rf.find(file);
+      if (it != rf.end()) html.figure(it->second, cap, width);
+    };
+    show("dyn_loss.png", "Loss over training (log steps), overall and at trigger / non-trigger positions.", 100);
+    show("dyn_attention.png", "BOS attention mass per head at non-trigger and trigger queries.", 100);
+    show("dyn_logit_gap.png", "BOS logit gap (BOS logit minus the mean other logit) at non-trigger queries.", 100);
+    show("dyn_value_norm.png", "Value-state norms: BOS against the mean of the other tokens.", 100);
+    show("dyn_residual_norm.png", "Residual-state norms after each layer: BOS against the others.", 100);
     note(d->key + " dynamics");
     // Snapshot figures in layer order: each layer's pattern, then its value norms.
     for (int l = 0; l < d->cfg.layers; ++l)
       for (int h = 0; h < d->cfg.heads; ++h) {
-        const std::string pat = fmt::format("{}pattern_L{}H{}.png", fd, l, h);
-        const std::string val = fmt::format("{}value_norm_L{}H{}.png", fd, l, h);
-        if (fs::exists(pat))
-          html.figure(pat, fmt::format("Layer {} head {}: attention pattern on one evaluation sequence (triggers marked).", l, h),
-                      70);
-        if (fs::exists(val)) html.figure(val, fmt::format("Layer {} head {}: value-state norm per position (BOS highlighted).", l, h), 70);
+        show(fmt::format("pattern_L{}H{}.png", l, h),
+             fmt::format("Layer {} head {}: attention pattern on one evaluation sequence (triggers marked).", l, h), 70);
+        show(fmt::format("value_norm_L{}H{}.png", l, h),
+             fmt::format("Layer {} head {}: value-state norm per position (BOS highlighted).", l, h), 70);
       }
-    if (fs::exists(fd + "residual_norm.png"))
-      html.figure(fd + "residual_norm.png", "Residual-state norm per position after each layer.", 70);
+    show("residual_norm.png", "Residual-state norm per position after each layer.", 70);
     note(d->key + " snapshot");
   }
   // Theory: the reduced model, then its laws against the first seed of each softmax run,
@@ -624,6 +628,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
       theory_heads.push_back(d->plan.key == "adam-1l" ? sv[0].h1 : d->sink);
     }
   report::add_theory_section(html, o.out + "/theory", theory_runs, A1[0]->cfg.lr, A1[0]->cfg.beta2, theory_heads);
+  for (auto& w : html.warnings()) out.warnings.push_back(w);
   html.write(out.report_path);
   return out;
 }

@@ -10,8 +10,8 @@ namespace sinklab {
 
 using namespace report;
 
-std::vector<std::string> draw_dynamics(const RunAnalysis& a, const std::string& out, const std::string& title) {
-  std::vector<std::string> files;
+std::vector<report::FigureResult> draw_dynamics(const RunAnalysis& a, const std::string& out, const std::string& title) {
+  std::vector<report::FigureResult> files;
   if (a.series.empty()) return files;
   std::vector<double> steps;
   for (auto& m : a.series) steps.push_back(std::max<double>(1.0, (double)m.step));  // step 0 drawn at 1 on log x
@@ -28,7 +28,7 @@ std::vector<std::string> draw_dynamics(const RunAnalysis& a, const std::string& 
     p.series.push_back(Series::line("trigger (active)", steps, col([](auto& m) { return m.loss.excess_trigger; })));
     p.series.push_back(
         Series::line("non-trigger (dormant)", steps, col([](auto& m) { return m.loss.excess_nontrigger; })));
-    files.push_back(render(p, out + "/dyn_loss.png").png);
+    files.push_back(try_render(p, out + "/dyn_loss.png"));
   }
   const auto& first = a.series.front();
   LinePlot mass, gap, val;
@@ -55,9 +55,9 @@ std::vector<std::string> draw_dynamics(const RunAnalysis& a, const std::string& 
     val.series.push_back(Series::line(tag + "mean |v_other|", steps, hcol([](auto& h) { return h.v_other_norm; }), 2 * (int)k + 1));
   }
   if (!first.heads.empty()) {
-    files.push_back(render(mass, out + "/dyn_attention.png").png);
-    files.push_back(render(gap, out + "/dyn_logit_gap.png").png);
-    files.push_back(render(val, out + "/dyn_value_norm.png").png);
+    files.push_back(try_render(mass, out + "/dyn_attention.png"));
+    files.push_back(try_render(gap, out + "/dyn_logit_gap.png"));
+    files.push_back(try_render(val, out + "/dyn_value_norm.png"));
   }
   LinePlot res;
   res.title = title + ": residual-state norms after each layer";
@@ -71,14 +71,14 @@ std::vector<std::string> draw_dynamics(const RunAnalysis& a, const std::string& 
     s.style = SeriesStyle::LinePoints;
     res.series.push_back(s);
   }
-  files.push_back(render(res, out + "/dyn_residual_norm.png").png);
+  files.push_back(try_render(res, out + "/dyn_residual_norm.png"));
   return files;
 }
 
-std::vector<std::string> draw_snapshot(const LoadedRun& run, const EvalBatch& eval, const std::string& out,
+std::vector<report::FigureResult> draw_snapshot(const LoadedRun& run, const EvalBatch& eval, const std::string& out,
                                        const std::string& title, int n_positions) {
   torch::NoGradGuard ng;
-  std::vector<std::string> files;
+  std::vector<report::FigureResult> files;
   const auto& s = run.model->spec();
   const int64_t T = std::min<int64_t>(n_positions, eval.is_trigger.size(1));
   auto toks = eval.tokens.narrow(0, 0, 1).narrow(1, 0, T);
@@ -106,7 +106,7 @@ std::vector<std::string> draw_snapshot(const LoadedRun& run, const EvalBatch& ev
       ap.weights.assign(T, std::vector<double>(T, 0.0));
       for (int64_t i = 0; i < T; ++i)
         for (int64_t j = 0; j <= i; ++j) ap.weights[i][j] = pat[0][hd][i][j].item<double>();
-      files.push_back(render(ap, fmt::format("{}/pattern_L{}H{}.png", out, l, hd)).png);
+      files.push_back(try_render(ap, fmt::format("{}/pattern_L{}H{}.png", out, l, hd)));
       BarPlot vb;
       vb.title = fmt::format("{}: value-state norm per position, layer {} head {}", title, l, hd);
       vb.xlabel = "position (token)", vb.ylabel = "|v|";
@@ -117,7 +117,7 @@ std::vector<std::string> draw_snapshot(const LoadedRun& run, const EvalBatch& ev
       vb.series.push_back(bs);
       vb.highlight = {0};
       vb.label_limit = 64;
-      files.push_back(render(vb, fmt::format("{}/value_norm_L{}H{}.png", out, l, hd)).png);
+      files.push_back(try_render(vb, fmt::format("{}/value_norm_L{}H{}.png", out, l, hd)));
     }
   }
   BarPlot rb;
@@ -133,7 +133,7 @@ std::vector<std::string> draw_snapshot(const LoadedRun& run, const EvalBatch& ev
     for (int64_t t = 0; t < T; ++t) bs.values.push_back(r[0][t].norm().item<double>());
     rb.series.push_back(bs);
   }
-  files.push_back(render(rb, out + "/residual_norm.png").png);
+  files.push_back(try_render(rb, out + "/residual_norm.png"));
   return files;
 }
 

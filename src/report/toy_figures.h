@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "report/core/figures.h"
+
 namespace sinklab {
 
 struct RunAnalysis;
@@ -10,11 +12,12 @@ struct LoadedRun;
 struct EvalBatch;
 
 // Dynamics over steps (log x): losses, BOS attention mass, BOS logit gap, value
-// norms, residual norms per layer. Returns the PNG paths written under out_dir.
-std::vector<std::string> draw_dynamics(const RunAnalysis& a, const std::string& out_dir, const std::string& title);
+// norms, residual norms per layer. Returns one result per figure under out_dir; a
+// figure that cannot be drawn is a failed result (its error), never an exception.
+std::vector<report::FigureResult> draw_dynamics(const RunAnalysis& a, const std::string& out_dir, const std::string& title);
 // One evaluation sequence at one checkpoint: attention pattern per layer/head with
 // the characters shown and triggers marked; value norms and residual norms per position.
-std::vector<std::string> draw_snapshot(const LoadedRun& run, const EvalBatch& eval, const std::string& out_dir,
+std::vector<report::FigureResult> draw_snapshot(const LoadedRun& run, const EvalBatch& eval, const std::string& out_dir,
                                        const std::string& title, int n_positions = 48);
 
 }  // namespace sinklab

@@ -57,7 +57,13 @@ void run_analyze(const std::string& run, const AnalyzeOptions& o, bool figures) 
     auto lr = load_run(run, last.step);
     EvalBatch eval = make_eval_batch(*lr->task, o.eval_seqs, o.eval_seed);
     auto more = draw_snapshot(*lr, eval, run + "/figures", name);
-    fmt::print("figures: {} files in {}/figures/\n", files.size() + more.size(), run);
+    files.insert(files.end(), more.begin(), more.end());
+    size_t ok = 0;
+    for (auto& f : files) {
+      if (f.ok()) ++ok;
+      else fmt::print(stderr, "sinklab: warning: {}\n", f.error);
+    }
+    fmt::print("figures: {} files in {}/figures/\n", ok, run);
   }
 }
 

@@ -1,4 +1,5 @@
 // Toy metrics and interventions on hand-built heads with known patterns.
+#include <fstream>
 #include <cmath>
 #include <filesystem>
 
@@ -141,12 +142,43 @@ TEST(Reproduce, UntrainedModelsFailTheirClaims) {
   o.progress = false;
   o.sets = {"train.steps=20", "checkpoints.dense_every=10", "model.d_model=16", "train.batch_size=8",
             "data.seq_len=24"};
+  o.seeds = 2;
   auto r = reproduce(o);
   ASSERT_EQ(r.claims.size(), 7u);
+  for (auto& c : r.claims) {
+    EXPECT_EQ(c.seeds, (std::vector<int64_t>{0, 1})) << c.id;
+    ASSERT_FALSE(c.measures.empty()) << c.id;
+    for (auto& m : c.measures) EXPECT_EQ(m.per_seed.size(), 2u) << c.id << " " << m.name;
+  }
+  for (int s = 0; s < 2; ++s)
+    EXPECT_TRUE(std::filesystem::exists(out / "runs" / ("sgd-3l-s" + std::to_string(s)) / "analysis" / "heads.csv"));
   for (auto& c : r.claims)
     if (c.id == "C1" || c.id == "C2" || c.id == "C4" || c.id == "C5")
       EXPECT_EQ(c.verdict, report::Verdict::FAIL) << c.id << ": " << c.note;
   EXPECT_TRUE(std::filesystem::exists(r.report_path));
   EXPECT_TRUE(std::filesystem::exists(r.claims_path));
+  std::filesystem::remove_all(out);
+}
+
+// A source whose characters are hostile to plotting programs (%, quotes, backquotes,
+// backslashes) still ends in a report and claims (they reach gnuplot as token labels).
+TEST(Reproduce, HostileTokenLabelsStillGiveAReport) {
+  auto out = std::filesystem::temp_directory_path() / ("sinklab_repro_pct_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(out);
+  std::filesystem::create_directories(out);
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "Sales grew 50% in `2020`; \"it's\" a 100%% \\ rise @{x}_^ & $HOME %d %s\n";
+  { std::ofstream f(out / "text.txt"); f << text; }
+  ReproduceOptions o;
+  o.out = (out / "r").string();
+  o.progress = false;
+  o.seeds = 2;
+  o.source = "text:" + (out / "text.txt").string();
+  o.sets = {"train.steps=10", "checkpoints.dense_every=5", "model.d_model=16", "train.batch_size=8",
+            "data.seq_len=24"};
+  auto r = reproduce(o);
+  EXPECT_TRUE(std::filesystem::exists(r.report_path));
+  EXPECT_TRUE(std::filesystem::exists(r.claims_path));
+  for (auto& w : r.warnings) ADD_FAILURE() << "figure warning: " << w;
   std::filesystem::remove_all(out);
 }
