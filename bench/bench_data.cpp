@@ -1,5 +1,5 @@
 // Bigram-Backcopy generation throughput (tokens/s), single thread and all threads,
-// Tiny Shakespeare source (falls back to the synthetic chain without ../shared), T = 256.
+// Tiny Shakespeare source (falls back to the synthetic chain without data/), T = 256.
 #include <filesystem>
 
 #include <benchmark/benchmark.h>
@@ -11,7 +11,7 @@ using namespace sinklab;
 
 static BBTask& task() {
   static BBTask t = [] {
-    std::string p = std::string(SINKLAB_SHARED_DIR) + "/data/bb/tinyshakespeare_char_counts.json";
+    std::string p = std::string(SINKLAB_DATA_DIR) + "/bb/tinyshakespeare_char_counts.json";
     TaskConfig c;
     c.seq_len = 256;
     return BBTask(std::filesystem::exists(p) ? BigramSource::from_counts_json(p) : BigramSource::synthetic(), c);

@@ -1,7 +1,7 @@
 # sinklab data: happy paths and every bad input of issue 2 (exit code 2, one line).
 sinklab_cli_test(data.help 0 "stats" data --help)
 sinklab_cli_test(data.stats.default 0 "oracle loss" data stats --seqs 200)
-sinklab_cli_test(data.stats.shakespeare 0 "'␣' 'e' 't'" data stats --seqs 200 --source @SHARED@/data/bb/tinyshakespeare_char_counts.json)
+sinklab_cli_test(data.stats.shakespeare 0 "'␣' 'e' 't'" data stats --seqs 200 --source @DATA@/bb/tinyshakespeare_char_counts.json)
 sinklab_cli_test(data.stats.text 0 "vocabulary" data stats --seqs 50 --source text:@TESTDATA@/bb/tiny.txt -k 2)
 sinklab_cli_test(data.sample.default 0 "sequence 0" data sample -n 2 --color never)
 sinklab_cli_test(data.sample.bietti 0 "<bos>" data sample -n 1 --task bietti --color never)

@@ -14,7 +14,7 @@ using namespace sinklab;
 
 namespace {
 
-std::string shakespeare() { return std::string(SINKLAB_SHARED_DIR) + "/data/bb/tinyshakespeare_char_counts.json"; }
+std::string shakespeare() { return std::string(SINKLAB_DATA_DIR) + "/bb/tinyshakespeare_char_counts.json"; }
 
 BigramSource source_for_tests() {
   if (std::filesystem::exists(shakespeare())) return BigramSource::from_counts_json(shakespeare());
@@ -52,7 +52,7 @@ TEST(Alias, SamplesMatchWeights) {
 }
 
 TEST(Bigram, CountsJsonLoadsPaperSource) {
-  if (!std::filesystem::exists(shakespeare())) GTEST_SKIP() << "../shared not present";
+  if (!std::filesystem::exists(shakespeare())) GTEST_SKIP() << "data/bb/tinyshakespeare_char_counts.json not present";
   auto s = BigramSource::from_counts_json(shakespeare());
   EXPECT_EQ(s.vocab_size(), 65);
   auto f = s.by_frequency();
