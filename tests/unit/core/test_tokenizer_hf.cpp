@@ -1,6 +1,6 @@
 // Hugging Face tokenizers (data/tokenizer_hf.h): tokenizer.json byte-level BPE and
 // SentencePiece tokenizer.model, checked id for id against transformers' goldens
-// (tests/tools/make_hf_tokenizers.py) on the shared corpora, and bad input.
+// (tests/tools/make_hf_tokenizers.py) on the corpora in data/domains/, and bad input.
 #include <gtest/gtest.h>
 
 #include <algorithm>
