@@ -1,7 +1,5 @@
 // Bigram-Backcopy generation throughput (tokens/s), single thread and all threads,
-// Tiny Shakespeare source (falls back to the synthetic chain without ../shared), T = 256.
-#include <filesystem>
-
+// the built-in Tiny Shakespeare source (`shakespeare`), T = 256.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -11,10 +9,9 @@ using namespace sinklab;
 
 static BBTask& task() {
   static BBTask t = [] {
-    std::string p = std::string(SINKLAB_SHARED_DIR) + "/data/bb/tinyshakespeare_char_counts.json";
     TaskConfig c;
     c.seq_len = 256;
-    return BBTask(std::filesystem::exists(p) ? BigramSource::from_counts_json(p) : BigramSource::synthetic(), c);
+    return BBTask(BigramSource::from_spec("shakespeare"), c);
   }();
   return t;
 }

@@ -1,4 +1,4 @@
-// Tokenizer speed: SmolLM2's byte-level BPE on the shared prose and code corpora.
+// Tokenizer speed: SmolLM2's byte-level BPE on the prose and code corpora (data/domains/).
 //   cmake --build BUILD --target bench_tokenizer && BUILD/bench/bench_tokenizer
 // Needs the test model (scripts/setup.sh); reports an error and skips without it.
 #include <benchmark/benchmark.h>
@@ -39,7 +39,7 @@ const std::vector<std::string>& corpus(const std::string& name) {
   static std::vector<std::string> prose, code;
   auto& v = name == "prose" ? prose : code;
   if (v.empty()) {
-    std::ifstream in(std::string(SINKLAB_SHARED_DIR) + "/data/domains/" +
+    std::ifstream in(std::string(SINKLAB_DATA_DIR) + "/domains/" +
                      (name == "prose" ? "prose_wikipedia.jsonl" : "code_python.jsonl"));
     std::string line;
     while (std::getline(in, line)) v.push_back(nlohmann::json::parse(line).at("text"));
@@ -55,7 +55,7 @@ void encode_corpus(benchmark::State& state, const std::string& name, bool cold) 
   }
   const auto& docs = corpus(name);
   if (docs.empty()) {
-    state.SkipWithError("shared corpus absent");
+    state.SkipWithError("corpus data/domains/*.jsonl absent");
     return;
   }
   size_t bytes = 0, tokens = 0;

@@ -9,7 +9,7 @@ import numpy as np
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "build")
-counts = os.path.join(root, "..", "shared", "data", "bb", "tinyshakespeare_char_counts.json")
+counts = os.path.join(root, "data", "bb", "tinyshakespeare_char_counts.json")
 d = json.load(open(counts))
 uni = np.array(d["unigram_counts"], dtype=np.float64)
 bi = np.array(d["bigram_counts"], dtype=np.float64)

@@ -2,7 +2,7 @@
 """sinklab vs llama.cpp: forward (prompt-processing) speed of SmolLM2-135M-Instruct.
 
 Runs, in one go, on the same file, the same 256 tokens (the first 256 of prose doc 0
-of the shared corpus, one batch) and the same thread counts:
+of data/domains/prose_wikipedia.jsonl, one batch) and the same thread counts:
   - bench_llm (Google Benchmark, bench/torch/bench_llm.cpp): sinklab forward, no
     capture and with every attention pattern recorded;
   - llama.cpp through llama-cpp-python (a subprocess with --llama-python, PYTHONPATH
@@ -54,7 +54,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", default=os.path.join(here, "..", "build", "bench", "bench_llm"))
     ap.add_argument("--model", default=default_model())
-    ap.add_argument("--shared", default=os.path.join(here, "..", "..", "shared"))
+    ap.add_argument("--data", default=os.path.join(here, "..", "data"))
     ap.add_argument("--llama-python", default="/work/venvs/llamacpp_b/bin/python")
     ap.add_argument("--llama-path", default="/work/venvs/llamacpp_local")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -62,7 +62,7 @@ def main():
     ap.add_argument("--min-time", default="3")
     ap.add_argument("--json", help="also write the numbers here")
     a = ap.parse_args()
-    corpus = os.path.join(a.shared, "data", "domains", "prose_wikipedia.jsonl")
+    corpus = os.path.join(a.data, "domains", "prose_wikipedia.jsonl")
 
     # sinklab
     flt = "BM_llm_forward/.*/threads:(%s)/" % "|".join(str(t) for t in a.threads)

@@ -1,6 +1,6 @@
 // Forward speed of a pretrained GGUF model (issue 5, "Speed"): SmolLM2-135M-Instruct
 // (Q4_1 file, dequantised to float32) on the first 256 tokens of prose document 0 of
-// the shared corpus, one batch of 256, no grad:
+// data/domains/prose_wikipedia.jsonl, one batch of 256, no grad:
 //   llm_forward/none/threads:K     no Hooks object
 //   llm_forward/patterns/threads:K Hooks::record("blocks.*.attn.hook_pattern") (all 30
 //                                  layers' [1, 9, 256, 256] patterns kept)
@@ -41,7 +41,7 @@ Setup* setup() {
     if (path.empty()) return std::unique_ptr<Setup>();
     auto r = std::make_unique<Setup>();
     r->pm = std::make_unique<PretrainedModel>(load_pretrained(path));
-    auto text = read_jsonl_corpus(std::string(SINKLAB_SHARED_DIR) + "/data/domains/prose_wikipedia.jsonl", 1)[0];
+    auto text = read_jsonl_corpus(std::string(SINKLAB_DATA_DIR) + "/domains/prose_wikipedia.jsonl", 1)[0];
     auto ids = r->pm->tokenizer->encode(text);
     if (ids.size() < 256) return std::unique_ptr<Setup>();
     r->tokens = torch::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + 256), torch::kInt64).unsqueeze(0);

@@ -17,7 +17,7 @@ namespace sinklab::cli {
 namespace {
 
 struct DataOptions {
-  std::string source = "synthetic";
+  std::string source = "shakespeare";
   std::string task = "bb";
   int T = 256;
   int k = 3;
@@ -30,7 +30,8 @@ struct DataOptions {
 
 void add_data_options(CLI::App* c, DataOptions& o) {
   c->add_option("--source", o.source,
-                "bigram source: synthetic[:V[:SEED]], counts:FILE.json, text:FILE, or a path (*.json = counts)")
+                "bigram source: shakespeare (the paper's Tiny Shakespeare counts, built in), synthetic[:V[:SEED]], "
+                "counts:FILE.json, text:FILE, or a path (*.json = counts)")
       ->capture_default_str();
   c->add_option("--task", o.task, "task: bb, markov, bb-mix, bietti")->capture_default_str();
   c->add_option("-T,--seq-len", o.T, "sequence length T (a row has T+1 tokens)")->capture_default_str();

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <numeric>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "data/embedded.h"
 #include "data/rng.h"
 #include "io/error.h"
 #include "io/files.h"
@@ -67,6 +70,8 @@ int BigramSource::find(const std::string& token) const {
 }
 
 BigramSource BigramSource::from_counts_json_text(const std::string& text, const std::string& what) {
+  require(text.find_first_not_of(" \t\r\n") != std::string::npos,
+          what + ": empty file, expected counts JSON {\"vocab\", \"unigram_counts\", \"bigram_counts\"}");
   nlohmann::json j = parse_json(text, what);
   require(j.is_object(), what + ": expected a JSON object with vocab, unigram_counts, bigram_counts");
   for (const char* key : {"vocab", "unigram_counts", "bigram_counts"})
@@ -225,18 +230,34 @@ BigramSource BigramSource::synthetic(int V, uint64_t seed) {
                       fmt::format("synthetic(V={}, seed={})", V, seed));
 }
 
+const char* const kSourceSpecs =
+    "synthetic[:V[:SEED]], shakespeare, counts:FILE.json, text:FILE, or the path of a file (*.json = counts)";
+
 BigramSource BigramSource::from_spec(const std::string& spec) {
   auto starts = [&](const char* p) { return spec.rfind(p, 0) == 0; };
   if (spec == "synthetic" || spec.empty()) return synthetic();
+  if (spec == "shakespeare") {
+    const std::string_view text = embedded_shakespeare_counts_json();
+    return from_counts_json_text(std::string(text), "shakespeare");
+  }
   if (starts("synthetic:")) {
     int V = 48;
     unsigned long long seed = 1234;
-    int got = std::sscanf(spec.c_str(), "synthetic:%d:%llu", &V, &seed);
-    require(got >= 1, "bad source spec '" + spec + "' (expected synthetic:V[:SEED])");
+    int end = -1;
+    int got = std::sscanf(spec.c_str(), "synthetic:%d%n:%llu%n", &V, &end, &seed, &end);
+    require(got >= 1 && end == (int)spec.size(), "bad source spec '" + spec + "' (expected synthetic:V[:SEED])");
     return synthetic(V, seed);
   }
-  if (starts("counts:")) return from_counts_json(spec.substr(7));
-  if (starts("text:")) return from_text_file(spec.substr(5));
+  if (starts("counts:") || starts("text:")) {
+    const bool counts = starts("counts:");
+    const std::string path = spec.substr(counts ? 7 : 5);
+    require(!path.empty(), "source '" + spec + "' names no file (expected " + (counts ? "counts:FILE.json" : "text:FILE") + ")");
+    return counts ? from_counts_json(path) : from_text_file(path);
+  }
+  // A bare path: only if the file exists, so that a misspelt name is not reported as a
+  // missing file.
+  std::error_code ec;
+  require(std::filesystem::exists(spec, ec), "unknown source '" + spec + "' (valid: " + kSourceSpecs + ")");
   if (spec.size() > 5 && spec.compare(spec.size() - 5, 5, ".json") == 0) return from_counts_json(spec);
   return from_text_file(spec);
 }

@@ -24,8 +24,11 @@ class BigramSource {
   static BigramSource from_text(const std::string& text, const std::string& what);
   // Built-in synthetic chain: Zipf-like marginal, sparse peaked rows. Needs no file.
   static BigramSource synthetic(int vocab_size = 48, uint64_t seed = 1234);
-  // Resolves a --source spec: "synthetic", "synthetic:V:SEED", "counts:PATH",
-  // "text:PATH", or a path (*.json = counts, anything else = text).
+  // Resolves a --source spec: "synthetic", "synthetic:V[:SEED]", "shakespeare" (the
+  // Tiny Shakespeare counts compiled into the binary: equal to
+  // counts:data/bb/tinyshakespeare_char_counts.json, named "shakespeare"),
+  // "counts:PATH", "text:PATH", or the path of an existing file (*.json = counts,
+  // anything else = text). InputError naming the valid specs for anything else.
   static BigramSource from_spec(const std::string& spec);
 
   BigramSource(std::vector<std::string> vocab, std::vector<double> unigram, std::vector<double> bigram,

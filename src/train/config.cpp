@@ -20,7 +20,8 @@ void TrainConfig::describe(ConfigSchema& s) {
   s.add("model.no_attn_layers", &no_attn_layers, "layers without attention");
   s.add("model.no_mlp_layers", &no_mlp_layers, "layers without MLP");
   s.add("model.linear_mlp_layers", &linear_mlp_layers, "layers whose MLP has no nonlinearity");
-  s.add("data.source", &source, "synthetic[:V[:SEED]] | counts:FILE.json | text:FILE");
+  s.add("data.source", &source,
+        "shakespeare (Tiny Shakespeare counts, built in) | synthetic[:V[:SEED]] | counts:FILE.json | text:FILE");
   s.add("data.task", &task, "bb | markov | bb-mix | bietti");
   s.add("data.seq_len", &seq_len, "sequence length T (model context)");
   s.add("data.triggers_top", &triggers_top, "triggers = k most frequent tokens");
@@ -123,14 +124,14 @@ std::vector<std::string> preset_names() {
 std::string preset_toml(const std::string& name) {
   // The paper's settings (PAPER.md): d = 256, 1 head, T = 256, batch 512, 10k steps,
   // AdamW lr 3e-4, SGD lr 0.03, ReLU attention lr 3e-3.
-  const std::string paper = "[model]\nd_model = 256\nheads = 1\n[data]\nseq_len = 256\n"
+  const std::string paper = "[model]\nd_model = 256\nheads = 1\n[data]\nsource = \"shakespeare\"\nseq_len = 256\n"
                             "[train]\nbatch_size = 512\nsteps = 10000\nlr = 3e-4\nlog_every = 10\n"
                             "[checkpoints]\ndense_every = 5\ndense_until = 200\nsparse = \"log\"\nper_decade = 16\n";
   // CPU scale, runs in minutes on 2 cores: d = 64, T = 64, batch 64 with the paper's
   // learning rates and initialisation (torch-default). With GPT-2 init, lr 3e-4 formed
   // no sink in 2000 steps and lr 3e-3 formed it in layer 0 with no residual peak
   // (docs/results-reproduce.md).
-  const std::string cpu = "[model]\nd_model = 64\nheads = 1\n[data]\nseq_len = 64\n"
+  const std::string cpu = "[model]\nd_model = 64\nheads = 1\n[data]\nsource = \"shakespeare\"\nseq_len = 64\n"
                           "[train]\nbatch_size = 64\nsteps = 3000\nlr = 3e-4\nlog_every = 10\n"
                           "[checkpoints]\ndense_every = 5\ndense_until = 100\nsparse = \"log\"\nper_decade = 16\n";
   std::string base, run = name;

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # expect.sh SINKLAB EXIT_CODE STDERR_REGEX ARGS...
-# Runs SINKLAB ARGS in a scratch dir; $SHARED and $TESTDATA in ARGS are expanded.
+# Runs SINKLAB ARGS in a scratch dir; @DATA@ and @TESTDATA@ in ARGS become $DATA (the repository's data/) and $TESTDATA.
 set -u
 bin=$1; want=$2; regex=$3; shift 3
 args=()
 for a in "$@"; do
-  a=${a//@SHARED@/$SHARED}
+  a=${a//@DATA@/$DATA}
   a=${a//@TESTDATA@/$TESTDATA}
   args+=("$a")
 done

@@ -23,25 +23,25 @@ sinklab_cli_test(hf.series_not_model 2 "no config.json and no revision" model se
 sinklab_cli_test(hf.series_help 0 "step<N>" model series --help)
 if(SINKLAB_TORCH)
   # llm run / ppl on directories go through load_pretrained.
-  sinklab_cli_test(hf.ppl_no_tokenizer 2 "has no tokenizer" llm ppl @TESTDATA@/hf/llama @SHARED@/data/domains/prose_wikipedia.jsonl --docs 1)
-  sinklab_cli_test(hf.ppl_bad_shape 2 "has shape \\[8, 16\\]" llm ppl @TESTDATA@/hf/bad_shape @SHARED@/data/domains/prose_wikipedia.jsonl --docs 1)
+  sinklab_cli_test(hf.ppl_no_tokenizer 2 "has no tokenizer" llm ppl @TESTDATA@/hf/llama @DATA@/domains/prose_wikipedia.jsonl --docs 1)
+  sinklab_cli_test(hf.ppl_bad_shape 2 "has shape \\[8, 16\\]" llm ppl @TESTDATA@/hf/bad_shape @DATA@/domains/prose_wikipedia.jsonl --docs 1)
   sinklab_cli_test(hf.run_bad_model_type 2 "unsupported model_type 'bert'" llm run @TESTDATA@/hf/bad_model_type --prompt hello)
-  sinklab_cli_test(hf.ppl_gpt2 0 "perplexity [0-9]+\\.[0-9]+" llm ppl @TESTDATA@/hf/gpt2 @SHARED@/data/domains/prose_wikipedia.jsonl --docs 2 --ctx 32 --no-bos --no-progress)
+  sinklab_cli_test(hf.ppl_gpt2 0 "perplexity [0-9]+\\.[0-9]+" llm ppl @TESTDATA@/hf/gpt2 @DATA@/domains/prose_wikipedia.jsonl --docs 2 --ctx 32 --no-bos --no-progress)
   sinklab_cli_test(hf.run_gpt2 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 --prompt "Hello world" --no-bos)
 endif()
 # Sink scan over a checkpoint series (tiny llama revisions with a byte-level tokenizer).
 sinklab_cli_test(hf.scan_series 0 "step +30000 +prose +dormant heads +[0-9]+/2 "
-  llm scan-series @TESTDATA@/hf/series --domain prose=@SHARED@/data/domains/prose_wikipedia.jsonl
+  llm scan-series @TESTDATA@/hf/series --domain prose=@DATA@/domains/prose_wikipedia.jsonl
   --docs 2 --ctx 24 --no-bos --no-progress --out @SCRATCH@/series)
 sinklab_cli_test(hf.scan_series_bad_tokenizer 2 "the tokenizer has [0-9]+ tokens but the model only 256"
   llm scan-series @TESTDATA@/hf/series/step200 --tokenizer @TESTDATA@/hf_tok/bpe2k/tokenizer.json
-  --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl --no-progress)
+  --domain p=@DATA@/domains/prose_wikipedia.jsonl --no-progress)
 sinklab_cli_test(hf.scan_series_no_step 2 "no step number in its name"
-  llm scan-series @TESTDATA@/hf/series/main --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl)
+  llm scan-series @TESTDATA@/hf/series/main --domain p=@DATA@/domains/prose_wikipedia.jsonl)
 sinklab_cli_test(hf.scan_series_bad_domain 2 "expected NAME=CORPUS.jsonl"
   llm scan-series @TESTDATA@/hf/series --domain prose)
 sinklab_cli_test(hf.scan_series_bad_ctx 2 "--ctx must be at least 2"
-  llm scan-series @TESTDATA@/hf/series --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl --ctx 1)
+  llm scan-series @TESTDATA@/hf/series --domain p=@DATA@/domains/prose_wikipedia.jsonl --ctx 1)
 sinklab_cli_test(hf.scan_series_missing_tokenizer 2 "no-such-tokenizer"
   llm scan-series @TESTDATA@/hf/series --tokenizer @SCRATCH@/no-such-tokenizer.json
-  --domain p=@SHARED@/data/domains/prose_wikipedia.jsonl)
+  --domain p=@DATA@/domains/prose_wikipedia.jsonl)

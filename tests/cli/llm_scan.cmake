@@ -1,7 +1,7 @@
 # `sinklab llm scan`: bad input gives a one-line error and exit code 2. Cases that
 # fail before the model is opened need no model; the others run only when
 # SmolLM2-135M-Instruct.gguf is in the sinklab cache.
-set(_llm_corpus "prose=@SHARED@/data/domains/prose_wikipedia.jsonl")
+set(_llm_corpus "prose=@DATA@/domains/prose_wikipedia.jsonl")
 sinklab_cli_test(llm_scan.help 0 "--ablate" llm scan --help)
 sinklab_cli_test(llm_scan.domain_without_eq 2 "--domain 'prose': expected NAME=CORPUS.jsonl"
                  llm scan none.gguf --domain prose)
@@ -32,6 +32,6 @@ if(EXISTS "${_llm_model}")
   sinklab_cli_test(llm_scan.bad_head 2 "'1x2' is not a head"
                    llm scan ${_llm_model} --domain ${_llm_corpus} --ctx 32 --docs 1 --ablate 1x2 --no-progress)
   sinklab_cli_test(llm_scan.tiny_run 0 "wrote [0-9]+ CSV files"
-                   llm scan ${_llm_model} --domain ${_llm_corpus} --domain code=@SHARED@/data/domains/code_python.jsonl
+                   llm scan ${_llm_model} --domain ${_llm_corpus} --domain code=@DATA@/domains/code_python.jsonl
                    --ctx 16 --docs 2 --ablate 0.0,3.1 --resamples 50 --sample-tokens 8 --out @SCRATCH@/out --no-progress)
 endif()

@@ -4,7 +4,7 @@
 An independent implementation to check sinklab against. Writes two golden files:
 
   tests/data/golden/smollm2_tokens.json   token ids of the first N documents of the
-      shared prose and code corpora (each truncated to --max-chars characters), as
+      prose and code corpora (data/domains/) (each truncated to --max-chars characters), as
       llama.cpp tokenizes them: llama_tokenize(add_special=True, parse_special=False),
       so a BOS is added exactly when the file says so (tokenizer.ggml.add_bos_token;
       false for SmolLM2). Checked by tests/unit/core/test_tokenizer.cpp.
@@ -24,7 +24,7 @@ NLL of token[i] given token[0..i-1] of the same chunk. PPL = exp(sum NLL / count
 
 Usage (llama-cpp-python lives in a venv outside the repo, see docs):
   /work/venvs/llamacpp/bin/python tests/tools/llamacpp_reference.py \
-      [--model ~/.cache/sinklab/models/SmolLM2-135M-Instruct.gguf] [--shared ../shared] \
+      [--model ~/.cache/sinklab/models/SmolLM2-135M-Instruct.gguf] [--data data] \
       [--out tests/data/golden] [--docs 64] [--max-chars 3000] [--threads 2]
 """
 import argparse
@@ -108,7 +108,7 @@ FULL_LOGITS = {0, 5, 18}  # indices of the prompts whose whole last-position log
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=default_model())
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(REPO), "shared"))
+    ap.add_argument("--data", default=os.path.join(REPO, "data"), help="the repository's data/ (corpora in data/domains/)")
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "golden"))
     ap.add_argument("--docs", type=int, default=64)
     ap.add_argument("--max-chars", type=int, default=3000)
@@ -134,7 +134,7 @@ def main():
         bos = tok.token_bos()
         corpora = []
         for name in ("prose_wikipedia.jsonl", "code_python.jsonl"):
-            docs = read_docs(os.path.join(a.shared, "data", "domains", name), a.docs)
+            docs = read_docs(os.path.join(a.data, "domains", name), a.docs)
             out_docs = []
             for i, text in enumerate(docs):
                 t = text[: a.max_chars]
@@ -203,7 +203,7 @@ def main():
 
     # ------------------------------------------------------------ perplexity
     if "ppl" not in skip:
-        docs = read_docs(os.path.join(a.shared, "data", "domains", "prose_wikipedia.jsonl"), a.ppl_docs)
+        docs = read_docs(os.path.join(a.data, "domains", "prose_wikipedia.jsonl"), a.ppl_docs)
         total_nll, total_n, per_doc = 0.0, 0, []
         t0 = time.perf_counter()
         for i, text in enumerate(docs):
@@ -248,7 +248,7 @@ def main():
         del llm
         sp = Llama(model_path=a.model, n_ctx=512, n_batch=512, n_ubatch=512, logits_all=False,
                    n_threads=a.threads, n_threads_batch=a.threads, verbose=False)
-        text = read_docs(os.path.join(a.shared, "data", "domains", "prose_wikipedia.jsonl"), 1)[0]
+        text = read_docs(os.path.join(a.data, "domains", "prose_wikipedia.jsonl"), 1)[0]
         ids = sp.tokenize(text.encode("utf-8"), add_bos=True, special=False)[:256]
         assert len(ids) == 256, len(ids)
         pp = []

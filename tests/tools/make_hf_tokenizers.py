@@ -5,7 +5,7 @@ Makes (each in its own directory, as a Hugging Face model directory has them):
 
   bpe2k         GPT-2 style byte-level BPE (tokenizers library: BPE model, ByteLevel
                 pre-tokenizer with its regex, ByteLevel post-processor), vocab 2000,
-                trained on the shared corpora. Merges in the "a b" string form.
+                trained on the corpora in data/domains/. Merges in the "a b" string form.
   bpe2k_llama3  the same vocabulary and merges behind a Llama-3 style pipeline:
                 Sequence[Split(Llama-3 regex, Isolated), ByteLevel(use_regex=false)],
                 ignore_merges, a TemplateProcessing post-processor that adds a BOS
@@ -18,7 +18,7 @@ Makes (each in its own directory, as a Hugging Face model directory has them):
                 the GGUF file (AutoTokenizer.from_pretrained(dir, gguf_file=...)),
                 written to the cache (~2 MB: not committed), golden ids committed.
 
-Golden ids: the first --docs documents of each /work/shared/data/domains/*.jsonl,
+Golden ids: the first --docs documents of each data/domains/*.jsonl,
 truncated to --max-chars characters, encoded by transformers' tokenizer loaded from
 the written directory (AutoTokenizer, i.e. what a user of that directory gets; for
 spm1k the slow LlamaTokenizer, legacy=True, which encodes with sentencepiece) with
@@ -30,7 +30,7 @@ Needs tokenizers, transformers==4.44.2, sentencepiece, gguf (PyPI) in a venv out
 the repo:
   /usr/bin/python3 -m venv --system-site-packages /work/venvs/hftok
   /work/venvs/hftok/bin/pip install tokenizers transformers==4.44.2 sentencepiece gguf
-  /work/venvs/hftok/bin/python tests/tools/make_hf_tokenizers.py [--shared ../shared]
+  /work/venvs/hftok/bin/python tests/tools/make_hf_tokenizers.py [--data data]
 """
 import argparse
 import json
@@ -79,8 +79,8 @@ def read_docs(path, n=None):
     return docs
 
 
-def corpus_files(shared):
-    d = os.path.join(shared, "data", "domains")
+def corpus_files(data):
+    d = os.path.join(data, "domains")
     return sorted(f for f in os.listdir(d) if f.endswith(".jsonl"))
 
 
@@ -91,8 +91,8 @@ def write_golden(name, tok_dir, a, out_path, slow_llama=False):
     else:
         tok = AutoTokenizer.from_pretrained(tok_dir)
     corpora = []
-    for fname in corpus_files(a.shared):
-        docs = read_docs(os.path.join(a.shared, "data", "domains", fname), a.docs)
+    for fname in corpus_files(a.data):
+        docs = read_docs(os.path.join(a.data, "domains", fname), a.docs)
         out_docs = []
         for i, text in enumerate(docs):
             t = text[: a.max_chars]
@@ -121,8 +121,8 @@ def write_golden(name, tok_dir, a, out_path, slow_llama=False):
 
 def training_texts(a):
     texts = []
-    for fname in corpus_files(a.shared):
-        texts += read_docs(os.path.join(a.shared, "data", "domains", fname))
+    for fname in corpus_files(a.data):
+        texts += read_docs(os.path.join(a.data, "domains", fname))
     return texts
 
 
@@ -243,7 +243,7 @@ def make_smollm2(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(REPO), "shared"))
+    ap.add_argument("--data", default=os.path.join(REPO, "data"), help="the repository's data/ (corpora in data/domains/)")
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "hf_tok"))
     ap.add_argument("--cache", default=cache_dir())
     ap.add_argument("--model", default=os.path.join(cache_dir(), "models", "SmolLM2-135M-Instruct.gguf"))

@@ -3,7 +3,7 @@
 // and the ids SentencePiece gives for a few test strings. Not built by CMake; run:
 //   mkdir -p /tmp/spm && cd /tmp/spm
 //   /usr/bin/python3 -c 'import json; out = open("corpus.txt", "w")
-//   for k, line in enumerate(open("SHARED/data/domains/prose_wikipedia.jsonl")):
+//   for k, line in enumerate(open("REPO/data/domains/prose_wikipedia.jsonl")):
 //       if k == 150: break
 //       for par in json.loads(line)["text"].split("\n"):
 //           if par.strip(): out.write(par[:2000] + "\n")'

@@ -21,7 +21,7 @@ Registrar reg(40, [](CLI::App& app) {
   c->add_flag("--paper", *paper, "the paper's configuration: d=256, T=256, batch 512, 10k steps (GPU recommended)")
       ->excludes(q);
   c->add_option("--out", o->out, "output directory")->capture_default_str();
-  c->add_option("--source", o->source, "bigram source (shakespeare: the paper's Tiny Shakespeare counts; synthetic[:V[:SEED]], counts:FILE.json, text:FILE)")->capture_default_str();
+  c->add_option("--source", o->source, "bigram source: synthetic[:V[:SEED]], shakespeare (the paper's Tiny Shakespeare counts, built in), counts:FILE.json, text:FILE")->capture_default_str();
   c->add_option("--seeds", o->seeds, "seeds per configuration (0 .. N-1); claims are judged on the 95% interval over seeds")
       ->capture_default_str();
   c->add_option("--set", o->sets, "override a key in every run (e.g. train.steps=500, train.device=cuda)");

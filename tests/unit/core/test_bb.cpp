@@ -14,11 +14,19 @@ using namespace sinklab;
 
 namespace {
 
-std::string shakespeare() { return std::string(SINKLAB_SHARED_DIR) + "/data/bb/tinyshakespeare_char_counts.json"; }
+std::string shakespeare() { return std::string(SINKLAB_DATA_DIR) + "/bb/tinyshakespeare_char_counts.json"; }
 
-BigramSource source_for_tests() {
-  if (std::filesystem::exists(shakespeare())) return BigramSource::from_counts_json(shakespeare());
-  return BigramSource::synthetic();
+BigramSource source_for_tests() { return BigramSource::from_counts_json(shakespeare()); }
+
+// The message of the InputError `f` throws ("" if none).
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 TaskConfig cfg(TaskKind k, int T) {
@@ -52,7 +60,6 @@ TEST(Alias, SamplesMatchWeights) {
 }
 
 TEST(Bigram, CountsJsonLoadsPaperSource) {
-  if (!std::filesystem::exists(shakespeare())) GTEST_SKIP() << "../shared not present";
   auto s = BigramSource::from_counts_json(shakespeare());
   EXPECT_EQ(s.vocab_size(), 65);
   auto f = s.by_frequency();
@@ -64,6 +71,37 @@ TEST(Bigram, CountsJsonLoadsPaperSource) {
     for (int b = 0; b < s.vocab_size(); ++b) sum += s.transition(a, b);
     EXPECT_NEAR(sum, 1.0, 1e-12);
   }
+}
+
+TEST(Bigram, BuiltinShakespeareEqualsCountsFile) {
+  // The counts compiled into the binary are those of data/bb/tinyshakespeare_char_counts.json.
+  auto built_in = BigramSource::from_spec("shakespeare");
+  auto file = BigramSource::from_spec("counts:" + shakespeare());
+  EXPECT_EQ(built_in.name(), "shakespeare");
+  EXPECT_EQ(built_in.vocab_size(), 65);
+  EXPECT_EQ(built_in.vocab(), file.vocab());
+  EXPECT_EQ(built_in.unigram_counts(), file.unigram_counts());
+  EXPECT_EQ(built_in.bigram_counts(), file.bigram_counts());
+  EXPECT_EQ(built_in.marginal(), file.marginal());
+  EXPECT_EQ(built_in.fallback_rows(), file.fallback_rows());
+}
+
+TEST(Bigram, SpecErrorsNameTheProblem) {
+  auto unknown = error_of([] { BigramSource::from_spec("shakespear"); });
+  EXPECT_NE(unknown.find("unknown source 'shakespear'"), std::string::npos) << unknown;
+  for (const char* name : {"synthetic", "shakespeare", "counts:FILE.json", "text:FILE"})
+    EXPECT_NE(unknown.find(name), std::string::npos) << name << " not in: " << unknown;
+  EXPECT_NE(error_of([] { BigramSource::from_spec("counts:"); }).find("names no file"), std::string::npos);
+  EXPECT_NE(error_of([] { BigramSource::from_spec("text:"); }).find("names no file"), std::string::npos);
+  EXPECT_NE(error_of([] { BigramSource::from_spec("counts:/nonexistent/c.json"); }).find("cannot read"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { BigramSource::from_spec("synthetic:48x"); }).find("expected synthetic:V[:SEED]"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { BigramSource::from_counts_json_text(" \n", "empty.json"); }).find("empty.json: empty file"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { BigramSource::from_counts_json_text("{\"vocab\": [", "cut.json"); }).find("malformed JSON"),
+            std::string::npos);
+  EXPECT_EQ(BigramSource::from_spec("synthetic:16:7").vocab_size(), 16);
 }
 
 TEST(Bigram, ZeroRowFallsBackToMarginal) {

@@ -394,7 +394,7 @@ TEST(Smollm2, MatchesLlamaCppGoldenTokens) {
   o.parse_special = g.at("special").get<bool>();
   size_t n_docs = 0, n_tokens = 0;
   for (const auto& corpus : g.at("corpora")) {
-    const std::string path = std::string(SINKLAB_SHARED_DIR) + "/data/domains/" + corpus.at("file").get<std::string>();
+    const std::string path = std::string(SINKLAB_DATA_DIR) + "/domains/" + corpus.at("file").get<std::string>();
     if (!file_exists(path)) GTEST_SKIP() << path << " is absent";
     std::ifstream in(path);
     std::string line;

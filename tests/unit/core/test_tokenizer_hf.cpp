@@ -1,6 +1,6 @@
 // Hugging Face tokenizers (data/tokenizer_hf.h): tokenizer.json byte-level BPE and
 // SentencePiece tokenizer.model, checked id for id against transformers' goldens
-// (tests/tools/make_hf_tokenizers.py) on the shared corpora, and bad input.
+// (tests/tools/make_hf_tokenizers.py) on the corpora in data/domains/, and bad input.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -93,7 +93,7 @@ void check_golden(const Tokenizer& tok, const std::string& golden_path, size_t m
   o.parse_special = g.at("special").get<bool>();
   size_t n_docs = 0, n_tokens = 0, n_bad = 0;
   for (const auto& corpus : g.at("corpora")) {
-    const std::string path = std::string(SINKLAB_SHARED_DIR) + "/data/domains/" + corpus.at("file").get<std::string>();
+    const std::string path = std::string(SINKLAB_DATA_DIR) + "/domains/" + corpus.at("file").get<std::string>();
     if (!file_exists(path)) GTEST_SKIP() << path << " is absent";
     std::ifstream in(path);
     std::string line;

@@ -155,7 +155,7 @@ void check_perplexity(const PretrainedModel& pm, const std::string& name, double
   const auto& ppl = golden(name)["perplexity"];
   const int ctx = ppl["ctx"];
   const bool full = std::getenv("SINKLAB_FULL_PPL") != nullptr;
-  auto docs = read_jsonl_corpus(std::string(SINKLAB_SHARED_DIR) + "/data/domains/" +
+  auto docs = read_jsonl_corpus(std::string(SINKLAB_DATA_DIR) + "/domains/" +
                                     ppl["corpus"].get<std::string>(),
                                 ppl["n_docs"].get<size_t>());
   double nll = 0, ref_nll = 0;

@@ -19,7 +19,7 @@ using namespace sinklab::llm;
 namespace {
 
 std::vector<DomainDocs> two_domains(const Tokenizer& tok, const ScanOptions& o) {
-  const std::string dir = std::string(SINKLAB_SHARED_DIR) + "/data/domains/";
+  const std::string dir = std::string(SINKLAB_DATA_DIR) + "/domains/";
   return {prepare_domain(tok, "prose", read_jsonl_corpus(dir + "prose_wikipedia.jsonl", 20), o),
           prepare_domain(tok, "code", read_jsonl_corpus(dir + "code_python.jsonl", 20), o)};
 }
@@ -225,7 +225,7 @@ TEST(LlmScan, AttributionIsTheDerivativeAlongTheAblation) {
 
 TEST(LlmScan, BadInput) {
   NEED_MODEL();
-  const std::string dir = std::string(SINKLAB_SHARED_DIR) + "/data/domains/";
+  const std::string dir = std::string(SINKLAB_DATA_DIR) + "/domains/";
   auto texts = read_jsonl_corpus(dir + "prose_wikipedia.jsonl", 3);
   auto o = small();
   o.sink_pos = 31;
