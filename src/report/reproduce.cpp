@@ -36,18 +36,24 @@ namespace {
 // One configuration of the experiment set, trained once per seed.
 struct PlanConfig {
   std::string key, preset, label;
-  int64_t quick_steps;  // train.steps at the quick scale (the preset's steps at paper scale)
+  std::vector<std::string> quick_sets;  // overrides at the quick scale (none at paper scale)
 };
 
-// The quick scale (CPU, d = 64, T = 64, batch 64, the paper's learning rates and
-// initialisation): steps per configuration chosen so that the sink has formed and
-// the late phase the claims are about is reached, measured in docs/results-reproduce.md.
+// The quick scale: the cpu-* presets (d = 64, T = 64, the paper's initialisation and
+// learning rates) at batch 32, so that 3 seeds x 4 configurations fit about 20 minutes
+// on 2 cores (docs/results-reproduce.md has the measurements behind each number):
+//  - 3-layer runs 2000 steps: the sink forms in a middle layer by step ~1200-2000 at
+//    the paper's lr 3e-4 (REFERENCE-RUNS), and the late phase is the second half.
+//  - 1-layer softmax runs at lr 1e-3: at 3e-4 the sink reaches only 0.81 BOS mass by
+//    step 3000 at this scale (REFERENCE-RUNS); 1e-3 reaches the same regime (0.9 by
+//    step 1000) inside the budget. The paper's 3e-4 applies with its 30x more tokens per step.
+//  - ReLU attention at the paper's lr 3e-3, 1000 steps (the backcopy is learned by then).
 const std::vector<PlanConfig>& plan_configs() {
   static const std::vector<PlanConfig> p = {
-      {"adam-1l", "1l", "1 layer, softmax, AdamW", 3000},
-      {"adam-3l", "3l", "3 layers, softmax, AdamW", 2000},
-      {"relu-1l", "1l-relu", "1 layer, ReLU attention, AdamW", 2000},
-      {"sgd-3l", "3l-sgd", "3 layers, softmax, SGD", 2000},
+      {"adam-1l", "1l", "1 layer, softmax, AdamW", {"train.steps=2000", "train.lr=1e-3", "train.batch_size=32"}},
+      {"adam-3l", "3l", "3 layers, softmax, AdamW", {"train.steps=2000", "train.batch_size=32"}},
+      {"relu-1l", "1l-relu", "1 layer, ReLU attention, AdamW", {"train.steps=1000", "train.batch_size=32"}},
+      {"sgd-3l", "3l-sgd", "3 layers, softmax, SGD", {"train.steps=2000", "train.batch_size=32"}},
   };
   return p;
 }
@@ -127,7 +133,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
   const bool quick = o.scale == "quick";
   const std::string pre = quick ? "cpu-" : "paper-";
   std::vector<PlanConfig> configs = plan_configs();
-  if (!quick) configs.push_back({"relu-3l", "3l-relu", "3 layers, ReLU attention, AdamW", 0});
+  if (!quick) configs.push_back({"relu-3l", "3l-relu", "3 layers, ReLU attention, AdamW", {}});
   // Validate the source and every config before creating anything or spending compute.
   BigramSource::from_spec(o.source);
   std::vector<Done> runs;
@@ -140,7 +146,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
       d.key = fmt::format("{}-s{}", pc.key, s);
       std::vector<std::string> sets = {"data.source=" + o.source, "run.out_dir=" + o.out + "/runs",
                                        "run.name=" + d.key, fmt::format("train.seed={}", s)};
-      if (quick) sets.push_back(fmt::format("train.steps={}", pc.quick_steps));
+      if (quick) sets.insert(sets.end(), pc.quick_sets.begin(), pc.quick_sets.end());
       sets.insert(sets.end(), o.sets.begin(), o.sets.end());
       d.cfg = load_train_config(d.plan.preset, "", sets);
       d.dir = d.cfg.out_dir + "/" + d.cfg.name;
