@@ -22,3 +22,7 @@ sinklab_cli_test(reproduce.bad.key 2 "unknown key 'train.nope'" reproduce --out 
 sinklab_cli_test(train.diverged 3 "^sinklab: error: training diverged: loss is (nan|inf|-inf) at step [0-9]+. the last good checkpoint is .*/div/checkpoints/step-0\\.safetensors$"
   train --preset tiny --set train.optimizer=sgd --set train.lr=9.9 --set train.weight_decay=0
   --set run.out_dir=@SCRATCH@ --set run.name=div --no-progress)
+sinklab_cli_test(reproduce.bad.seeds 2 "--seeds = 0 must be in" reproduce --out @SCRATCH@/o --seeds 0)
+sinklab_cli_test(reproduce.bad.source_name 2 "shakespear" reproduce --out @SCRATCH@/o --source shakespear)
+sinklab_cli_test(reproduce.bad.counts 2 "" reproduce --out @SCRATCH@/o --source counts:/nonexistent.json)
+sinklab_cli_test(train.bad.init 2 "unknown init scheme 'xavier'" train --preset tiny --set model.init=xavier --set run.out_dir=@SCRATCH@)
