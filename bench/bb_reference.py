@@ -21,6 +21,7 @@ difference of the means is within twice its standard error over seeds.
   /usr/bin/python3 bench/bb_reference.py --sinklab build/sinklab --seeds 3 --steps 1000
 """
 import argparse
+import concurrent.futures
 import csv
 import json
 import math
@@ -136,6 +137,13 @@ def train_reference(src, seed, steps, lr, d, T, B, L):
     return model
 
 
+def reference_job(counts, seed, steps, lr, B, L):
+    torch.set_num_threads(1)
+    src = Source(counts)
+    evalx = src.batch(np.random.default_rng(20241017), 128, 64)
+    return measure(train_reference(src, seed, steps, lr, 64, 64, B, L), src, evalx)
+
+
 def sinklab_run(binary, out, seed, steps, lr, B, L):
     name = f"s{seed}"
     subprocess.run([binary, "train", "--preset", f"cpu-{L}l", "--set", f"train.steps={steps}", "--set",
@@ -169,22 +177,23 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--jobs", type=int, default=2, help="single-threaded jobs at a time")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    src = Source(a.counts)
-    evalx = src.batch(np.random.default_rng(20241017), 128, 64)
-    rows = {"reference": [], "sinklab": []}
+    rows = {"reference": [None] * a.seeds, "sinklab": [None] * a.seeds if a.sinklab else []}
     t0 = time.time()
-    for s in range(a.seeds):
-        m = train_reference(src, s, a.steps, a.lr, 64, 64, a.batch, a.layers)
-        rows["reference"].append(measure(m, src, evalx))
-        print(f"reference seed {s}: {rows['reference'][-1]} ({time.time() - t0:.0f} s)", file=sys.stderr)
-    if a.sinklab:
-        with tempfile.TemporaryDirectory() as out:
-            for s in range(a.seeds):
-                rows["sinklab"].append(sinklab_run(a.sinklab, out, s, a.steps, a.lr, a.batch, a.layers))
-                print(f"sinklab seed {s}: {rows['sinklab'][-1]} ({time.time() - t0:.0f} s)", file=sys.stderr)
+    # Every (implementation, seed) is one single-threaded job; --jobs of them at a time.
+    with tempfile.TemporaryDirectory() as out, concurrent.futures.ProcessPoolExecutor(a.jobs) as pool:
+        futs = {}
+        for s in range(a.seeds):
+            futs[pool.submit(reference_job, a.counts, s, a.steps, a.lr, a.batch, a.layers)] = ("reference", s)
+            if a.sinklab:
+                futs[pool.submit(sinklab_run, a.sinklab, out, s, a.steps, a.lr, a.batch, a.layers)] = ("sinklab", s)
+        for f in concurrent.futures.as_completed(futs):
+            who, s = futs[f]
+            rows[who][s] = f.result()
+            print(f"{who} seed {s}: {rows[who][s]} ({time.time() - t0:.0f} s)", file=sys.stderr)
     print(f"step {a.steps}, lr {a.lr}, batch {a.batch}, {a.layers} layers, {a.seeds} seeds; mean +- sd over seeds")
     print("| layer | quantity | reference (PyTorch " + torch.__version__ + ") | sinklab | agree |")
     print("|---|---|---|---|---|")

@@ -24,5 +24,5 @@ sinklab_cli_test(train.diverged 3 "^sinklab: error: training diverged: loss is (
   --set run.out_dir=@SCRATCH@ --set run.name=div --no-progress)
 sinklab_cli_test(reproduce.bad.seeds 2 "--seeds = 0 must be in" reproduce --out @SCRATCH@/o --seeds 0)
 sinklab_cli_test(reproduce.bad.source_name 2 "shakespear" reproduce --out @SCRATCH@/o --source shakespear)
-sinklab_cli_test(reproduce.bad.counts 2 "" reproduce --out @SCRATCH@/o --source counts:/nonexistent.json)
+sinklab_cli_test(reproduce.bad.counts 2 "nonexistent" reproduce --out @SCRATCH@/o --source counts:/nonexistent.json)
 sinklab_cli_test(train.bad.init 2 "unknown init scheme 'xavier'" train --preset tiny --set model.init=xavier --set run.out_dir=@SCRATCH@)

@@ -142,19 +142,28 @@ TEST(Reproduce, UntrainedModelsFailTheirClaims) {
   o.progress = false;
   o.sets = {"train.steps=20", "checkpoints.dense_every=10", "model.d_model=16", "train.batch_size=8",
             "data.seq_len=24"};
-  o.seeds = 2;
+  // Three seeds (the default): with two, the t interval (t = 12.7) is too wide to
+  // decide even an untrained model's value ratio of ~1 against 0.3.
   auto r = reproduce(o);
   ASSERT_EQ(r.claims.size(), 7u);
   for (auto& c : r.claims) {
-    EXPECT_EQ(c.seeds, (std::vector<int64_t>{0, 1})) << c.id;
+    EXPECT_EQ(c.seeds, (std::vector<int64_t>{0, 1, 2})) << c.id;
     ASSERT_FALSE(c.measures.empty()) << c.id;
-    for (auto& m : c.measures) EXPECT_EQ(m.per_seed.size(), 2u) << c.id << " " << m.name;
+    for (auto& m : c.measures) EXPECT_EQ(m.per_seed.size(), 3u) << c.id << " " << m.name;
   }
-  for (int s = 0; s < 2; ++s)
+  for (int s = 0; s < 3; ++s)
     EXPECT_TRUE(std::filesystem::exists(out / "runs" / ("sgd-3l-s" + std::to_string(s)) / "analysis" / "heads.csv"));
-  for (auto& c : r.claims)
-    if (c.id == "C1" || c.id == "C2" || c.id == "C4" || c.id == "C5")
+  // No sink, no backcopy: these fail outright. The value ratio of an untrained d = 16
+  // head scatters widely around 1 across seeds (torch-default init), so C2 may only be
+  // inconclusive, but never passes.
+  for (auto& c : r.claims) {
+    if (c.id == "C1" || c.id == "C4" || c.id == "C5")
       EXPECT_EQ(c.verdict, report::Verdict::FAIL) << c.id << ": " << c.note;
+    if (c.id == "C2") {
+      EXPECT_NE(c.verdict, report::Verdict::PASS) << c.note;
+      EXPECT_GT(c.measures[0].median, 0.3);
+    }
+  }
   EXPECT_TRUE(std::filesystem::exists(r.report_path));
   EXPECT_TRUE(std::filesystem::exists(r.claims_path));
   std::filesystem::remove_all(out);

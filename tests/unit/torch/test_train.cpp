@@ -48,7 +48,7 @@ TEST(Train, CheckpointScheduleIsDenseThenSparse) {
 
 TEST(Train, CpuPresetLearnsTheBackcopy) {
   std::string out = scratch("learn");
-  TrainConfig c = load_train_config("cpu-1l", "", {"train.steps=300", "run.out_dir=" + out, "train.log_every=10",
+  TrainConfig c = load_train_config("cpu-1l", "", {"train.steps=600", "run.out_dir=" + out, "train.log_every=10",
                                                    "checkpoints.dense_until=0", "checkpoints.sparse=every",
                                                    "checkpoints.sparse_every=1000"});
   TrainOptions o;
@@ -57,7 +57,8 @@ TEST(Train, CpuPresetLearnsTheBackcopy) {
   auto m = read_metrics(r.run_dir);
   ASSERT_GE(m.size(), 10u);
   double first = m.front()["loss_trigger"], last = m.back()["loss_trigger"];
-  // At init the trigger loss is ~log(vocab); after 300 steps the copy is being learned.
+  // At init the trigger loss is ~log(vocab); after 600 steps at the paper's lr 3e-4 the copy
+  // is being learned (4.28 -> 0.71 nats on the shakespeare source; 2.33 after 300 steps).
   EXPECT_GT(first, 3.0);
   EXPECT_LT(last, 0.5 * first) << "trigger loss " << first << " -> " << last;
   EXPECT_LT((double)m.back()["excess_nontrigger"], 1.0);
