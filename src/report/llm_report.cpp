@@ -329,11 +329,11 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
   // Heatmaps.
   rep.section("Sink mass per layer and head");
   if (plots) {
-    std::vector<std::string> paths, caps;
+    std::vector<FigureResult> paths;
+    std::vector<std::string> caps;
     for (size_t d = 0; d < r.domains.size(); ++d) {
       auto p = fig("sink_mass_" + r.domains[d].name + ".png");
-      render(sink_heatmap(r, d), p, tall());
-      paths.push_back(p), caps.push_back(r.domains[d].name);
+      paths.push_back(try_render(sink_heatmap(r, d), p, tall())), caps.push_back(r.domains[d].name);
     }
     if (r.domains.size() >= 2) {
       Heatmap diff = sink_heatmap(r, 0);
@@ -344,16 +344,15 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
       for (size_t i = 0; i < diff.values.size(); ++i)
         for (size_t j = 0; j < diff.values[i].size(); ++j) diff.values[i][j] -= b.values[i][j];
       auto p = fig("sink_mass_diff.png");
-      render(diff, p, tall());
-      paths.push_back(p), caps.push_back("difference");
+      paths.push_back(try_render(diff, p, tall())), caps.push_back("difference");
     }
     rep.figure_row(paths, caps);
     if (in.other_bos) {
-      std::vector<std::string> p2, c2;
+      std::vector<FigureResult> p2;
+      std::vector<std::string> c2;
       for (size_t d = 0; d < in.other_bos->domains.size(); ++d) {
         auto p = fig("sink_mass_" + in.other_bos->domains[d].name + "_" + cfg_name(*in.other_bos) + ".png");
-        render(sink_heatmap(*in.other_bos, d), p, tall());
-        p2.push_back(p), c2.push_back(in.other_bos->domains[d].name + " (" + cfg_name(*in.other_bos) + ")");
+        p2.push_back(try_render(sink_heatmap(*in.other_bos, d), p, tall())), c2.push_back(in.other_bos->domains[d].name + " (" + cfg_name(*in.other_bos) + ")");
       }
       rep.paragraph(in.other_bos->opt.add_bos ? "The same with BOS prepended:"
                                               : "The same without BOS (the sink position is then a text token):");
@@ -410,9 +409,8 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
     }
     lp.legend = ma.legend = Legend::Below;
     auto p1 = fig("resid_norms.png"), p2 = fig("massive_activations.png");
-    render(lp, p1);
-    render(ma, p2);
-    rep.figure_row({p1, p2}, {"residual norms", "top-1 activation of the sink vs median"});
+    rep.figure_row(std::vector<FigureResult>{try_render(lp, p1), try_render(ma, p2)},
+                   {"residual norms", "top-1 activation of the sink vs median"});
   }
   {
     std::vector<std::vector<std::string>> rows;
@@ -454,8 +452,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
     }
     vp.legend = Legend::Below;
     auto p = fig("value_norms.png");
-    render(vp, p);
-    rep.figure(p, "Value-state norms (per-head values in heads.csv)", 70);
+    rep.figure(try_render(vp, p), "Value-state norms (per-head values in heads.csv)", 70);
   }
 
   // Top heads table.
@@ -511,8 +508,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
       bp.series.push_back(s);
     }
     auto p = fig("ablation_zero_head.png");
-    render(bp, p);
-    rep.figure(p, "Loss change when the head's output is zeroed (error bars: half the 95% CI width)", 80);
+    rep.figure(try_render(bp, p), "Loss change when the head's output is zeroed (error bars: half the 95% CI width)", 80);
   }
 
   if (in.attribution) {
@@ -535,7 +531,8 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
     for (auto& l : attribution_summary(in)) lines.push_back(l);
     rep.list(lines);
     if (plots) {
-      std::vector<std::string> paths, caps;
+      std::vector<FigureResult> paths;
+    std::vector<std::string> caps;
       for (size_t d = 0; d < r.domains.size(); ++d) {
         Heatmap hm;
         hm.title = "Estimated zero-head Δloss, " + r.domains[d].name;
@@ -550,8 +547,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
           hm.values.push_back(row);
         }
         auto p = fig("attribution_zero_head_" + r.domains[d].name + ".png");
-        render(hm, p, tall());
-        paths.push_back(p), caps.push_back(r.domains[d].name);
+        paths.push_back(try_render(hm, p, tall())), caps.push_back(r.domains[d].name);
       }
       rep.figure_row(paths, caps);
       if (in.ablation) {
@@ -570,8 +566,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
           sp.series.push_back(diag);
         }
         auto p = fig("attribution_vs_exact.png");
-        render(sp, p);
-        rep.figure(p, "Each point: one head, intervention and domain ablated exactly and estimated", 60);
+        rep.figure(try_render(sp, p), "Each point: one head, intervention and domain ablated exactly and estimated", 60);
       }
     }
   }
@@ -580,15 +575,15 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
   if (!in.samples.empty()) {
     rep.section("Attention patterns of the top heads on sample text");
     if (plots) {
-      std::vector<std::string> paths, caps;
+      std::vector<FigureResult> paths;
+    std::vector<std::string> caps;
       for (auto& s : in.samples) {
         AttentionPattern ap;
         ap.title = fmt::format("head {} on {}", llm::head_label(s.head), r.domains[s.domain].name);
         ap.weights = s.weights;
         ap.tokens = s.tokens;
         auto p = fig(fmt::format("attn_{}_{}_{}.png", s.head.layer, s.head.head, r.domains[s.domain].name));
-        render(ap, p);
-        paths.push_back(p), caps.push_back(ap.title);
+        paths.push_back(try_render(ap, p)), caps.push_back(ap.title);
         if (paths.size() == 2) {
           rep.figure_row(paths, caps);
           paths.clear(), caps.clear();
@@ -628,6 +623,8 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
                 "layers.csv, ranking.csv, secondary_sinks.csv, secondary_tokens.csv, docs.csv, ablation.csv, "
                 "ablation_docs.csv, attribution.csv, sample_attention.csv.");
   auto path = (fs::path(out_dir) / "report.html").string();
+  // A figure that could not be drawn is a note in the report; say so on stderr too.
+  for (const auto& w : rep.warnings()) fmt::print(stderr, "sinklab: warning: {}\n", w);
   rep.write(path);
   return path;
 }

@@ -25,6 +25,11 @@ else()
   set(_llm_model "$ENV{HOME}/.cache/sinklab/models/SmolLM2-135M-Instruct.gguf")
 endif()
 if(EXISTS "${_llm_model}")
+  # A corpus full of printf formats, quotes and backquotes reaches gnuplot as token labels
+  # (attention-pattern figures): the scan still ends in its report.
+  sinklab_cli_test(llm_scan.percent_labels 0 "report.html"
+                   llm scan ${_llm_model} --domain p=@TESTDATA@/llm_scan/percent.jsonl --ctx 32 --docs 3
+                   --ablate none --no-attribution --no-progress --out @SCRATCH@/scan)
   sinklab_cli_test(llm_scan.all_docs_short 2 "domain 'p': no document has the 33 tokens needed \\(3 skipped as shorter\\)"
                    llm scan ${_llm_model} --domain p=@TESTDATA@/llm_scan/short.jsonl --ctx 32 --no-progress)
   sinklab_cli_test(llm_scan.unknown_head 2 "unknown head 30.0 \\(the model has layers 0..29 and heads 0..8\\)"

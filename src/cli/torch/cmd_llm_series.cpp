@@ -119,8 +119,7 @@ void run_series(const SeriesArgs& a) {
         p.series.push_back(s);
       }
       auto path = (fs::path(a.out) / "figures" / file).string();
-      report::render(p, path);
-      rep.figure(path, title, 60);
+      rep.figure(report::try_render(p, path), title, 60);
     };
     rep.section("Sinks over training");
     panel(fmt::format("Dormant heads (sink mass >= {})", a.threshold), "fraction of heads", dormant_frac,
@@ -132,6 +131,7 @@ void run_series(const SeriesArgs& a) {
   }
   rep.section("Files");
   rep.paragraph("series_summary.csv (per checkpoint and domain), series_heads.csv (per checkpoint, domain, layer, head).");
+  for (const auto& w : rep.warnings()) fmt::print(stderr, "sinklab: warning: {}\n", w);
   rep.write((fs::path(a.out) / "report.html").string());
   fmt::print("wrote {}/series_summary.csv, series_heads.csv and report.html\n", a.out);
 }
