@@ -169,6 +169,8 @@ def stats(v):
 
 
 def main():
+    # Jobs are submitted at once; a binary that is rebuilt meanwhile would fail them, so
+    # the caller should point --sinklab at a copy when it keeps building.
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--counts", default=os.path.join(HERE, "..", "data", "bb", "tinyshakespeare_char_counts.json"))
     ap.add_argument("--sinklab", help="sinklab binary: also train and measure sinklab")
@@ -192,8 +194,8 @@ def main():
                 futs[pool.submit(sinklab_run, a.sinklab, out, s, a.steps, a.lr, a.batch, a.layers)] = ("sinklab", s)
         for f in concurrent.futures.as_completed(futs):
             who, s = futs[f]
-            rows[who][s] = f.result()
-            print(f"{who} seed {s}: {rows[who][s]} ({time.time() - t0:.0f} s)", file=sys.stderr)
+            rows[who][s] = f.result()  # a failed job ends the script here, naming its error
+            print(f"{who} seed {s}: {rows[who][s]} ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
     print(f"step {a.steps}, lr {a.lr}, batch {a.batch}, {a.layers} layers, {a.seeds} seeds; mean +- sd over seeds")
     print("| layer | quantity | reference (PyTorch " + torch.__version__ + ") | sinklab | agree |")
     print("|---|---|---|---|---|")
