@@ -16,6 +16,7 @@
 #include "io/files.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
+#include "tmp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sinklab;
@@ -23,17 +24,8 @@ using namespace sinklab::report;
 
 namespace {
 
-struct TmpDir {
-  fs::path path;
-  TmpDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = fs::temp_directory_path() / (std::string("sinklab_figsafe_") + info->test_suite_name() + "_" +
-                                        info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TmpDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
+struct TmpDir : sinklab::testing::TmpDir {
+  TmpDir() : sinklab::testing::TmpDir("sinklab_figsafe_") {}
 };
 
 // Strings that broke, or could break, a figure: printf formats (gnuplot reads

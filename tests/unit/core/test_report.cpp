@@ -15,6 +15,7 @@
 #include "report/core/csv.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
+#include "tmp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sinklab;
@@ -22,19 +23,8 @@ using namespace sinklab::report;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-struct TmpDir {
-  fs::path path;
-  TmpDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = fs::temp_directory_path() /
-           (std::string("sinklab_report_") + info->test_suite_name() + "_" + info->name() + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TmpDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
+struct TmpDir : sinklab::testing::TmpDir {
+  TmpDir() : sinklab::testing::TmpDir("sinklab_report_") {}
 };
 
 // Scoped SINKLAB_GNUPLOT override.
