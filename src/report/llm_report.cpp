@@ -234,7 +234,6 @@ std::vector<std::string> ablation_verdicts(const LlmReportInput& in, int max_hea
 std::vector<std::string> attribution_summary(const LlmReportInput& in) {
   std::vector<std::string> out;
   if (!in.attribution || !in.scan || in.scan->domains.size() < 2) return out;
-  const auto& r = *in.scan;
   int n = 0, larger = 0, larger_sig = 0, sig = 0;
   for (auto& h : in.ranked) {
     if (!h.domain_dependent()) continue;
