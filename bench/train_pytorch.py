@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The toy transformer and training step of sinklab, written in PyTorch from Python.
 
 Same model as src/model/transformer.cpp for the BB presets: token + learned position
@@ -9,9 +9,16 @@ output projections 0.02/sqrt(2L), as sinklab). Same step: per-token NLL, mean,
 zero_grad, backward, loss.item(), AdamW (betas 0.9/0.99, eps 1e-8, wd 1e-4).
 Batches are random tokens of the same shape [B, T+1] (timing only).
 
-Run with Debian's /usr/bin/python3 (python3-torch 1.13, the LibTorch of sinklab):
-  /usr/bin/python3 bench/train_pytorch.py --threads 1 2 [--presets cpu-1l cpu-3l paper-1l]
+Run with the PyTorch to compare with: PyPI's, of the version sinklab links
+(bench/setup_venv.sh makes .venv-bench), or Debian's python3-torch 1.13:
+  .venv-bench/bin/python bench/train_pytorch.py --threads 1 2 [--presets ...] [--tuned]
 Prints one JSON object per (preset, threads) line.
+
+--tuned is the step as fast as a user can make it from Python: the fused AdamW kernel
+(fused=True, PyTorch >= 2.4 on CPU) and F.scaled_dot_product_attention with is_causal.
+--compile also compiles the loss with torch.compile (PyTorch >= 2; the compile time is
+spent in warm-up steps, not timed); on the CPU presets here it is slower, not faster
+(docs/benchmarks.md), so --tuned leaves it out. What the PyTorch has is in the output.
 """
 import argparse
 import json
@@ -45,11 +52,16 @@ class Block(torch.nn.Module):
         self.W_in = torch.nn.Linear(d, 4 * d, bias=False)
         self.W_out = torch.nn.Linear(4 * d, d, bias=False)
 
+    sdpa = False
+
     def attn(self, x, mask):
         B, T, _ = x.shape
         q = self.W_Q(x).view(B, T, self.heads, self.hd).transpose(1, 2)
         k = self.W_K(x).view(B, T, self.heads, self.hd).transpose(1, 2)
         v = self.W_V(x).view(B, T, self.heads, self.hd).transpose(1, 2)
+        if Block.sdpa:
+            z = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.W_O(z.transpose(1, 2).reshape(B, T, -1))
         s = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
         s = s.masked_fill(mask, float("-inf"))
         z = torch.matmul(torch.softmax(s, -1), v).transpose(1, 2).reshape(B, T, -1)
@@ -109,25 +121,45 @@ def set_openblas_threads(n):
         return False
 
 
-def bench(preset, threads, vocab, min_time, min_steps, max_steps, match_blas=False):
+def bench(preset, threads, vocab, min_time, min_steps, max_steps, match_blas=False, tuned=False,
+          compile_=False):
     torch.set_num_threads(threads)
     blas = set_openblas_threads(threads) if match_blas else False
     c = PRESETS[preset]
     torch.manual_seed(0)
     model = Model(vocab, c["d"], c["layers"], c["heads"], c["T"])
-    opt = torch.optim.AdamW(model.parameters(), lr=c["lr"], betas=(0.9, 0.99), eps=1e-8, weight_decay=1e-4)
+    kw = dict(lr=c["lr"], betas=(0.9, 0.99), eps=1e-8, weight_decay=1e-4)
+    fused, compiled = False, False
+    if tuned:
+        Block.sdpa = hasattr(F, "scaled_dot_product_attention")
+        try:
+            opt = torch.optim.AdamW(model.parameters(), fused=True, **kw)
+            fused = True
+        except (TypeError, RuntimeError):
+            opt = torch.optim.AdamW(model.parameters(), **kw)
+    else:
+        Block.sdpa = False
+        opt = torch.optim.AdamW(model.parameters(), **kw)
     B, T = c["B"], c["T"]
+
+    def loss_fn(tokens):
+        return model.token_nll(tokens).mean()
+
+    if compile_ and hasattr(torch, "compile"):
+        loss_fn = torch.compile(loss_fn)
+        compiled = True
 
     def step():
         tokens = torch.randint(0, vocab, (B, T + 1), dtype=torch.int64)
-        loss = model.token_nll(tokens).mean()
+        loss = loss_fn(tokens)
         opt.zero_grad()
         loss.backward()
         lv = loss.item()
         opt.step()
         return lv
 
-    step()  # warm-up: allocates the optimizer state
+    for _ in range(3 if compiled else 1):
+        step()  # warm-up: allocates the optimizer state (and compiles)
     n, t0 = 0, time.perf_counter()
     while n < min_steps or (time.perf_counter() - t0 < min_time and n < max_steps):
         step()
@@ -137,7 +169,8 @@ def bench(preset, threads, vocab, min_time, min_steps, max_steps, match_blas=Fal
     return {"preset": preset, "threads": threads, "batch": B, "seq_len": T, "d_model": c["d"],
             "layers": c["layers"], "vocab": vocab, "steps": n, "seconds": dt,
             "steps_per_s": n / dt, "tokens_per_s": n * B * T / dt, "gflops": n * fl / dt / 1e9,
-            "openblas_threads_set": blas, "torch": torch.__version__}
+            "openblas_threads_set": blas, "torch": torch.__version__,
+            "tuned": tuned, "fused_adamw": fused, "sdpa": Block.sdpa, "compiled": compiled}
 
 
 def main():
@@ -149,13 +182,15 @@ def main():
     ap.add_argument("--paper-steps", type=int, default=4, help="timed steps for paper-* presets")
     ap.add_argument("--match-blas-threads", action="store_true",
                     help="also set OpenBLAS's threads to --threads (not what torch.set_num_threads does)")
+    ap.add_argument("--tuned", action="store_true", help="fused AdamW and SDPA (see above)")
+    ap.add_argument("--compile", action="store_true", help="also torch.compile the loss (see above)")
     a = ap.parse_args()
     for p in a.presets:
         for t in dict.fromkeys(a.threads):
             if p.startswith("paper-"):
-                r = bench(p, t, a.vocab, 0.0, a.paper_steps, a.paper_steps, a.match_blas_threads)
+                r = bench(p, t, a.vocab, 0.0, a.paper_steps, a.paper_steps, a.match_blas_threads, a.tuned, a.compile)
             else:
-                r = bench(p, t, a.vocab, a.min_time, 3, 10**9, a.match_blas_threads)
+                r = bench(p, t, a.vocab, a.min_time, 3, 10**9, a.match_blas_threads, a.tuned, a.compile)
             print(json.dumps(r), flush=True)
 
 

@@ -70,6 +70,11 @@ elseif(_lt_kind STREQUAL "cuda")
   list(APPEND CMAKE_LIBRARY_PATH ${_lt_nv_libs})
   file(GLOB _lt_nv_inc LIST_DIRECTORIES true "${SINKLAB_LIBTORCH_DIR}/nvidia/*/include")
   list(APPEND CMAKE_INCLUDE_PATH ${_lt_nv_inc})
+  # TorchConfig looks its libraries up with find_library(... PATHS wheel/lib), which
+  # searches the system first: pin them to the wheel's.
+  set(TORCH_LIBRARY "${_lt_root}/lib/libtorch.so" CACHE FILEPATH "" FORCE)
+  set(c10_LIBRARY "${_lt_root}/lib/libc10.so" CACHE FILEPATH "" FORCE)
+  set(C10_CUDA_LIBRARY "${_lt_root}/lib/libc10_cuda.so" CACHE FILEPATH "" FORCE)
   find_package(Torch REQUIRED NO_DEFAULT_PATH PATHS "${_lt_root}/share/cmake/Torch")
   add_library(sinklab_libtorch INTERFACE)
   target_link_libraries(sinklab_libtorch INTERFACE ${TORCH_LIBRARIES})
