@@ -13,8 +13,8 @@ if [ -z "$ver" ]; then
 fi
 py=/usr/bin/python3
 [ -x .venv-bench/bin/python ] || "$py" -m venv .venv-bench
-have=$(.venv-bench/bin/python -c 'import torch, transformers, gguf; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+have=$(.venv-bench/bin/python -c 'import torch, transformers, gguf, accelerate; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
 if [ "$have" != "$ver" ]; then
-  .venv-bench/bin/pip install --quiet --disable-pip-version-check "torch==$ver" transformers gguf numpy
+  .venv-bench/bin/pip install --quiet --disable-pip-version-check "torch==$ver" transformers gguf accelerate numpy
 fi
 echo "setup_venv: torch $(.venv-bench/bin/python -c 'import torch, transformers; print(torch.__version__, "transformers", transformers.__version__)')"
