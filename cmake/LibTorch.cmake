@@ -92,6 +92,7 @@ else()
   target_link_libraries(sinklab_libtorch INTERFACE ${TORCH_LIBRARIES})
   set(SINKLAB_LIBTORCH_VERSION "${Torch_VERSION}")
 endif()
+set(SINKLAB_LIBTORCH_KIND "${_lt_kind}")
 add_library(sinklab::libtorch ALIAS sinklab_libtorch)
 
 # LibTorch 2.10 and newer need C++20 in their headers; 1.13 builds as C++17.
