@@ -117,14 +117,6 @@ std::string join(const std::vector<std::string>& v, const std::string& sep = ", 
   return r;
 }
 
-double median_of(std::vector<double> v) {
-  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 }  // namespace
 
 ReproduceResult reproduce(const ReproduceOptions& o) {
@@ -495,7 +487,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
             vals[2].push_back(m.layers[peak_layer(d->sink.first)].resid_ratio);
           }
           for (int j = 0; j < 3; ++j) {
-            q[j][k] = median_of(vals[j]);
+            q[j][k] = report::median(vals[j]);
             lo[j][k] = vals[j].empty() ? q[j][k] : *std::min_element(vals[j].begin(), vals[j].end());
             hi[j][k] = vals[j].empty() ? q[j][k] : *std::max_element(vals[j].begin(), vals[j].end());
           }
@@ -575,8 +567,8 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
           dn.push_back(v[i].first), dt.push_back(v[i].second);
           per.push_back(fmt::format("s{} {:+.3f} / {:+.3f}", seed_ids[i], v[i].first, v[i].second));
         }
-        itable.push_back({intervention_name(kinds[ki]), role_name(roles[ri]), fmt::format("{:+.4f}", median_of(dn)),
-                          fmt::format("{:+.4f}", median_of(dt)), join(per, "; ")});
+        itable.push_back({intervention_name(kinds[ki]), role_name(roles[ri]), fmt::format("{:+.4f}", report::median(dn)),
+                          fmt::format("{:+.4f}", report::median(dt)), join(per, "; ")});
       }
     html.table({"intervention", "at queries", "d non-trigger loss (median)", "d trigger loss (median)",
                 "per seed (non-trigger / trigger)"},

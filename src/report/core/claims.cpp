@@ -52,6 +52,14 @@ bool passes(const std::string& op, double v, double t) {
 }
 }  // namespace
 
+double median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 void judge(Measure& m) {
   passes(m.op, 0, 0);  // validates op
   const double nan = std::nan("");
@@ -63,9 +71,8 @@ void judge(Measure& m) {
     m.verdict = Verdict::NOT_RUN;
     return;
   }
-  std::sort(v.begin(), v.end());
   const size_t n = v.size();
-  m.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  m.median = median(v);
   double sum = 0;
   for (double x : v) sum += x;
   m.mean = sum / n;

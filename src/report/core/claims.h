@@ -33,6 +33,8 @@ struct Measure {
   Verdict verdict = Verdict::NOT_RUN;
 };
 
+// The median of the finite values of `v` (NaN when there are none).
+double median(std::vector<double> v);
 // Fills median, mean, lo, hi and the verdict of `m` from m.per_seed (non-finite
 // values make the measure NOT_RUN). InputError on an unknown op.
 void judge(Measure& m);
