@@ -95,6 +95,8 @@ def main():
     ap.add_argument("--cuda", action="store_true")
     ap.add_argument("--version", default="")
     a = ap.parse_args()
+    if a.version and not re.fullmatch(r"\d+(\.\d+){0,2}", a.version):
+        fail(f"SINKLAB_TORCH_VERSION={a.version} is not a torch version like 2.15.0")
 
     dest = os.path.abspath(a.dest)
     parent = os.path.dirname(dest)
