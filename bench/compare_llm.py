@@ -111,18 +111,15 @@ def main():
             sys.exit("bench_llm: " + b.get("error_message", "error"))
         _, mode, th = b["name"].split("/")[:3]
         sk[(mode, int(th.split(":")[1]))] = b["tokens_per_s"]
-    ids = bench_json.get("context", {}).get("sinklab_ids")
-
-    # transformers: the same 256 token ids as bench_llm (tokenised here with the
-    # GGUF's own tokenizer through sinklab, so both sides see the same input).
-    if not ids:
-        tok = subprocess.run([os.path.join(os.path.dirname(a.bench), "..", "sinklab"), "llm", "tokenize",
-                              a.model, "--json", "--text", json.loads(open(corpus).readline())["text"]],
-                             capture_output=True, text=True)
-        try:
-            ids = json.loads(tok.stdout)["ids"][:256]
-        except (ValueError, KeyError):
-            ids = None
+    # transformers: the same 256 token ids as bench_llm (tokenised with the GGUF's own
+    # tokenizer through sinklab, so both sides see the same input).
+    tok = subprocess.run([os.path.join(os.path.dirname(a.bench), "..", "sinklab"), "llm", "tokenize",
+                          a.model, "--json", "--text", json.loads(open(corpus).readline())["text"]],
+                         capture_output=True, text=True)
+    try:
+        ids = json.loads(tok.stdout)["ids"][:256]
+    except (ValueError, KeyError):
+        sys.exit("sinklab llm tokenize failed: " + (tok.stderr.strip().splitlines() or ["?"])[-1])
     hf = {}
     for t in a.threads:
         for impl in ("sdpa", "eager"):
