@@ -30,3 +30,8 @@ add_test(NAME cli.libtorch.configure_bad_kind
                  ${CMAKE_COMMAND} ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/configure_bad_kind)
 set_tests_properties(cli.libtorch.configure_bad_kind PROPERTIES
     PASS_REGULAR_EXPRESSION "^rc=1\n.*sinklab: SINKLAB_LIBTORCH=bogus is not one of auto, wheel, cuda, system")
+# scripts/build.sh with an option it does not know: one line, exit 2, nothing built.
+add_test(NAME cli.libtorch.build_bad_option
+         COMMAND bash -c "bash \"$0\" --cdua; echo \"rc=$?\"" ${CMAKE_SOURCE_DIR}/scripts/build.sh)
+set_tests_properties(cli.libtorch.build_bad_option PROPERTIES
+    PASS_REGULAR_EXPRESSION "^build: error: unknown option '--cdua' \\(expected --system or --cuda\\)\nrc=2\n$")
