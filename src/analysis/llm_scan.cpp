@@ -269,8 +269,6 @@ Interval bootstrap_diff(const std::vector<double>& a, const std::vector<double>&
 }
 
 // ---------------------------------------------------------------- classification
-std::string head_label(const HeadRef& h) { return fmt::format("{}.{}", h.layer, h.head); }
-
 std::vector<HeadRank> rank_heads(const ScanResult& r, int resamples, uint64_t seed) {
   require(!r.domains.empty(), "no domains scanned");
   const double thr = r.opt.dormant_threshold;
@@ -297,7 +295,7 @@ std::vector<HeadRank> rank_heads(const ScanResult& r, int resamples, uint64_t se
       else
         best.diff = bootstrap_diff(va, head_values(r.domains[best.dom_b], r.n_heads, l, h, &HeadDoc::sink_mass),
                                    resamples, s);
-      best.dormant_a = best.mass_a >= thr, best.dormant_b = best.mass_b >= thr;
+      best.dormant_a = is_dormant(best.mass_a, thr), best.dormant_b = is_dormant(best.mass_b, thr);
       out.push_back(best);
     }
   std::stable_sort(out.begin(), out.end(),
@@ -332,23 +330,10 @@ std::vector<HeadRef> parse_head_selection(const std::string& spec, int n_layers,
   std::stringstream ss(spec);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    auto dot = item.find('.');
-    int l = -1, h = -1;
-    bool ok = dot != std::string::npos && dot > 0 && dot + 1 < item.size() &&
-              item.find_first_not_of("0123456789.") == std::string::npos && item.find('.', dot + 1) == std::string::npos;
-    if (ok) {
-      try {
-        l = std::stoi(item.substr(0, dot));
-        h = std::stoi(item.substr(dot + 1));
-      } catch (...) {
-        ok = false;
-      }
-    }
-    require(ok, fmt::format("--ablate: '{}' is not a head (use L.H, e.g. 3.5, 'top:K' or 'all')", item));
-    require(l < n_layers && h < n_heads,
-            fmt::format("--ablate: unknown head {}.{} (the model has layers 0..{} and heads 0..{})", l, h,
+    HeadRef r = parse_head(item, "--ablate (a head as L3H5 or 3.5, 'top:K' or 'all')");
+    require(r.layer < n_layers && r.head < n_heads,
+            fmt::format("--ablate: unknown head {} (the model has layers 0..{} and heads 0..{})", item,
                         n_layers - 1, n_heads - 1));
-    HeadRef r{l, h};
     if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
   }
   require(!out.empty(), "--ablate: no heads given");

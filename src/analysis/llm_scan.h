@@ -30,6 +30,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "analysis/core/heads.h"
 #include "model/hooks.h"
 
 namespace sinklab {
@@ -132,11 +133,8 @@ Interval bootstrap_diff(const std::vector<double>& a, const std::vector<double>&
                         uint64_t seed = 1234);
 
 // ---------------------------------------------------------------- classification
-struct HeadRef {
-  int layer = 0, head = 0;
-  bool operator==(const HeadRef& o) const { return layer == o.layer && head == o.head; }
-};
-std::string head_label(const HeadRef& h);  // "L.H"
+using sinklab::HeadRef;  // src/analysis/core/heads.h: one notation, L3H5
+using sinklab::head_label;
 
 struct HeadRank {
   HeadRef head;
@@ -154,7 +152,7 @@ std::vector<HeadRank> rank_heads(const ScanResult& r, int resamples = 1000, uint
 enum class AblationKind { ZeroHead, SinkAttention };
 std::string ablation_name(AblationKind k);  // "zero-head", "attend-sink"
 
-// "all", "top:K" (K best of `ranked`), or "L.H,L.H". InputError on unknown heads.
+// "all", "top:K" (K best of `ranked`), or heads "L3H5,7.0" (src/analysis/core/heads.h). InputError on unknown heads.
 std::vector<HeadRef> parse_head_selection(const std::string& spec, int n_layers, int n_heads,
                                           const std::vector<HeadRank>& ranked);
 

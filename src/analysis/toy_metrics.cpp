@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "analysis/core/heads.h"
 #include "io/error.h"
 #include "model/transformer.h"
 
@@ -97,8 +98,8 @@ ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double t
       auto g = gap.masked_select(non);
       hm.gap_mean = g.numel() ? g.mean().item<double>() : std::nan("");
       hm.gap_std = g.numel() > 1 ? g.std().item<double>() : 0.0;
-      hm.dormant_nontrigger = hm.bos_mass_nontrigger >= threshold;
-      hm.dormant_trigger = hm.bos_mass_trigger >= threshold;
+      hm.dormant_nontrigger = is_dormant(hm.bos_mass_nontrigger, threshold);
+      hm.dormant_trigger = is_dormant(hm.bos_mass_trigger, threshold);
       m.heads.push_back(hm);
     }
   }

@@ -34,7 +34,7 @@ ModelSpec spec_from_hf(const hf::HfConfig& c) {
   else if (c.mlp == "gelu_tanh") s.mlp = MlpKind::GELUTanh;
   else if (c.mlp == "relu") s.mlp = MlpKind::ReLU;
   else fail("'" + c.config_path + "': unknown activation '" + c.mlp + "'");
-  s.attn = AttnKind::Softmax;
+  s.attn = "softmax";
   s.attn_bias = c.attn_bias;
   s.attn_out_bias = c.attn_out_bias;
   s.mlp_bias = c.mlp_bias;

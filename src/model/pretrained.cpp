@@ -70,7 +70,7 @@ std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f) {
   s.pos = PosKind::Rotary;
   s.rope_interleaved = true;  // GGUF llama tensors are stored for adjacent-pair rotation
   s.mlp = MlpKind::SwiGLU;
-  s.attn = AttnKind::Softmax;
+  s.attn = "softmax";
   s.attn_bias = arch == "qwen2";
   s.tied_embeddings = f.find_tensor("output.weight") == nullptr;
   s.finalize();

@@ -3,23 +3,10 @@
 #include <fmt/format.h>
 
 #include "io/error.h"
+#include "model/attention.h"
 
 namespace sinklab {
 
-std::string attn_kind_name(AttnKind k) {
-  switch (k) {
-    case AttnKind::Softmax: return "softmax";
-    case AttnKind::ReLU: return "relu";
-    case AttnKind::Softmax1: return "softmax1";
-    case AttnKind::Sigmoid: return "sigmoid";
-  }
-  return "?";
-}
-AttnKind parse_attn_kind(const std::string& s) {
-  for (auto k : {AttnKind::Softmax, AttnKind::ReLU, AttnKind::Softmax1, AttnKind::Sigmoid})
-    if (attn_kind_name(k) == s) return k;
-  fail("unknown attention kind '" + s + "' (valid: softmax, relu, softmax1, sigmoid)");
-}
 std::string init_scheme_name(InitScheme k) {
   return k == InitScheme::TorchDefault ? "torch-default" : "gpt2";
 }
@@ -75,6 +62,8 @@ void ModelSpec::finalize() {
     require(rope_dim % 2 == 0 && rope_dim <= hd(),
             fmt::format("model: rotary dims {} must be even and <= head dim {}", rope_dim, hd()));
   }
+  attn_variant(attn);
+  check_qk_norm(qk_norm);
   if (layers.empty()) layers.assign(n_layers, LayerSpec{});
   require((int)layers.size() == n_layers,
           fmt::format("model: {} per-layer entries for {} layers", layers.size(), n_layers));

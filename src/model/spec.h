@@ -9,21 +9,12 @@ namespace sinklab {
 enum class NormKind { LayerNorm, RMSNorm, LayerNormNoAffine };
 enum class PosKind { Learned, Rotary, None };
 enum class MlpKind { ReLU, GELU, GELUTanh, SwiGLU, Linear };
-// Attention kinds. Adding one = a value here, a name in attn_kind_name/parse, and a
-// case in attention_weights() (src/model/transformer.cpp).
-//   softmax      softmax over visible keys
-//   relu         ReLU(logits) / (number of visible keys)                 (paper)
-//   softmax1     exp(l) / (1 + sum exp(l)): softmax-off-by-one
-//   sigmoid      sigmoid(l + b) with b = -log(number of visible keys)
-enum class AttnKind { Softmax, ReLU, Softmax1, Sigmoid };
 // How fresh parameters are drawn (Transformer::init_weights).
 enum class InitScheme { TorchDefault, GPT2 };
 
 std::string init_scheme_name(InitScheme k);
 InitScheme parse_init_scheme(const std::string& s);  // InputError on unknown names
 
-std::string attn_kind_name(AttnKind k);
-AttnKind parse_attn_kind(const std::string& s);  // InputError on unknown names
 std::string norm_kind_name(NormKind k);
 NormKind parse_norm_kind(const std::string& s);
 std::string mlp_kind_name(MlpKind k);
@@ -55,7 +46,8 @@ struct ModelSpec {
   int rope_dim = 0;               // rotary dims per head (0 = head_dim)
   bool rope_interleaved = false;  // rotate adjacent pairs (GGUF llama) vs halves (HF)
   MlpKind mlp = MlpKind::ReLU;
-  AttnKind attn = AttnKind::Softmax;
+  std::string attn = "softmax";  // an attention variant (src/model/attention.h)
+  std::string qk_norm = "none";  // none | head | full: RMSNorm on q and k (src/model/attention.h)
   bool attn_bias = false;  // biases on q, k, v
   bool attn_out_bias = false;
   bool mlp_bias = false;

@@ -1,10 +1,13 @@
 #include "model/transformer.h"
 
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "io/error.h"
+#include "model/attention.h"
 
 namespace sinklab {
 
@@ -40,6 +43,10 @@ Transformer::Transformer(ModelSpec spec) : spec_(std::move(spec)) {
         add(b + "attn.b_V", {Hkv * hd});
       }
       if (s.attn_out_bias) add(b + "attn.b_O", {d});
+      for (const auto& ap : attn_own_params()) {
+        add(b + "attn." + ap.name, ap.shape);
+        const_init_[b + "attn." + ap.name] = ap.init;
+      }
     }
     if (ls.mlp) {
       if (norm_affine) add(b + "ln2.w", {d});
@@ -78,7 +85,18 @@ void Transformer::index_layers() {
     p.bQ = opt(b + "attn.b_Q"), p.bK = opt(b + "attn.b_K"), p.bV = opt(b + "attn.b_V"), p.bO = opt(b + "attn.b_O");
     p.Win = opt(b + "mlp.W_in"), p.Wgate = opt(b + "mlp.W_gate"), p.Wout = opt(b + "mlp.W_out");
     p.bin = opt(b + "mlp.b_in"), p.bout = opt(b + "mlp.b_out");
+    p.attn_own.clear();
+    if (spec_.layers[l].attn)
+      for (const auto& ap : attn_own_params()) p.attn_own[ap.name] = opt(b + "attn." + ap.name);
   }
+}
+
+std::vector<AttnParamSpec> Transformer::attn_own_params() const {
+  auto v = qk_norm_params(spec_);
+  const AttnVariant& a = attn_variant(spec_.attn);
+  if (a.params)
+    for (auto& p : a.params(spec_)) v.push_back(p);
+  return v;
 }
 
 const at::Tensor* Transformer::opt(const std::string& name) const {
@@ -106,7 +124,9 @@ void Transformer::init_weights(uint64_t seed, InitScheme scheme) {
     const bool norm_w = ends(name, ".w"), norm_b = ends(name, ".b");
     const bool lin_b = !norm_b && name.find(".b_") != std::string::npos;
     const bool embedding = name == "embed.W_E" || name == "pos_embed.W_pos";
-    if (norm_w) cpu.fill_(1.0);
+    auto ci = const_init_.find(name);
+    if (ci != const_init_.end()) cpu.fill_(ci->second);
+    else if (norm_w) cpu.fill_(1.0);
     else if (norm_b) cpu.zero_();
     else if (scheme == InitScheme::TorchDefault) {
       if (embedding) cpu.normal_(0.0, 1.0, gen);
@@ -182,30 +202,6 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor* W, const at::Tensor* b)
 
 }  // namespace
 
-at::Tensor attention_weights(AttnKind kind, const at::Tensor& scores, int64_t q_offset) {
-  const int64_t Tq = scores.size(-2);
-  switch (kind) {
-    case AttnKind::Softmax:
-      return torch::softmax(scores, -1);
-    case AttnKind::ReLU: {
-      // ReLU(logits) / (number of visible keys); masked logits are -inf -> 0.
-      auto n = torch::arange(q_offset + 1, q_offset + Tq + 1, scores.options()).unsqueeze(-1);
-      return torch::relu(scores) / n;
-    }
-    case AttnKind::Softmax1: {
-      // exp(l) / (1 + sum exp(l)), computed stably with m = max(0, max l).
-      auto m = std::get<0>(scores.max(-1, true)).clamp_min(0.0);
-      auto e = torch::exp(scores - m);
-      return e / (torch::exp(-m) + e.sum(-1, true));
-    }
-    case AttnKind::Sigmoid: {
-      auto n = torch::arange(q_offset + 1, q_offset + Tq + 1, scores.options()).unsqueeze(-1);
-      return torch::sigmoid(scores - torch::log(n));  // -inf -> 0
-    }
-  }
-  return scores;
-}
-
 at::Tensor Transformer::rope(const at::Tensor& x, int64_t pos_offset) const {
   // x [B, T, H, hd]; rotates the first rope_dim dims of each head.
   const int64_t T = x.size(1), hd = x.size(3), rd = spec_.rope_dim;
@@ -242,6 +238,12 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
     k = k.clamp(-s.qkv_clip, s.qkv_clip);
     v = v.clamp(-s.qkv_clip, s.qkv_clip);
   }
+  const AttnParams own = [&p, l](const std::string& n) -> const at::Tensor& {
+    auto it = p.attn_own.find(n);
+    if (it == p.attn_own.end() || !it->second) fail(fmt::format("internal: layer {} has no attention parameter '{}'", l, n));
+    return *it->second;
+  };
+  apply_qk_norm(s, q, k, own);
   if (s.pos == PosKind::Rotary) {
     q = rope(q, pos_offset);
     k = rope(k, pos_offset);
@@ -264,7 +266,7 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
                                kh.reshape({B * H, T, hd}).transpose(1, 2), 1.0, 1.0 / std::sqrt((double)hd))
                     .view({B, H, T, T});
   scores = hook(HookPoint::AttnScores, scores);
-  auto pattern = attention_weights(s.attn, scores, 0);
+  auto pattern = attn_variant(s.attn).weights(scores, 0, own);
   pattern = hook(HookPoint::Pattern, pattern);
   auto z = torch::matmul(pattern, vh).transpose(1, 2);  // [B, T, H, hd]
   z = hook(HookPoint::Z, z);

@@ -7,6 +7,8 @@
 //   blocks.{l}.ln1.w|b [d]      blocks.{l}.ln2.w|b [d]      (b only for LayerNorm)
 //   blocks.{l}.attn.W_Q [H*hd, d]  W_K, W_V [Hkv*hd, d]  W_O [d, H*hd]  b_Q b_K b_V b_O
 //   blocks.{l}.mlp.W_in [ff, d]  W_gate [ff, d] (SwiGLU)  W_out [d, ff]  b_in b_out
+//   blocks.{l}.attn.<own>       parameters of the attention variant / qk-norm (src/model/attention.h),
+//                               e.g. attn.sink [H], attn.q_norm.w [hd]
 //   ln_final.w|b [d]            unembed.W_U [vocab, d] (absent when tied)  unembed.b_U
 #pragma once
 #include <map>
@@ -16,6 +18,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "model/attention.h"
 #include "model/hooks.h"
 #include "model/spec.h"
 
@@ -64,14 +67,12 @@ class Transformer {
     const at::Tensor *WQ = nullptr, *WK = nullptr, *WV = nullptr, *WO = nullptr;
     const at::Tensor *bQ = nullptr, *bK = nullptr, *bV = nullptr, *bO = nullptr;
     const at::Tensor *Win = nullptr, *Wgate = nullptr, *Wout = nullptr, *bin = nullptr, *bout = nullptr;
+    std::map<std::string, const at::Tensor*> attn_own;  // the variant's and qk-norm's, by short name
   };
+  std::vector<AttnParamSpec> attn_own_params() const;
+  std::map<std::string, double> const_init_;  // parameters with a fixed initial value (attention's own)
   std::vector<LayerParams> lp_;
   void index_layers();
 };
-
-// Computes attention weights from scaled, causally masked logits [B, H, Tq, Tk]
-// (-inf above the diagonal) for an attention kind. q_offset: absolute position of
-// the first query (the number of visible keys of query i is q_offset + i + 1).
-at::Tensor attention_weights(AttnKind kind, const at::Tensor& scores, int64_t q_offset = 0);
 
 }  // namespace sinklab

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/core/heads.h"
 #include "io/error.h"
 #include "report/core/csv.h"
 #include "report/core/figures.h"
@@ -42,7 +43,7 @@ void head_rows(const ScanResult& r, CsvWriter& w) {
         w.add_row({cfg_name(r), dom.name, l, h, ci.mean, ci.lo, ci.hi, m(&HeadDoc::top1), m(&HeadDoc::top2),
                    m(&HeadDoc::row_entropy), m(&HeadDoc::col_entropy), m(&HeadDoc::v_sink), m(&HeadDoc::v_other),
                    m(&HeadDoc::v_sink) / m(&HeadDoc::v_other), m(&HeadDoc::gap_mean), m(&HeadDoc::gap_std),
-                   ci.mean >= r.opt.dormant_threshold ? "dormant" : "active"});
+                   head_state(ci.mean, r.opt.dormant_threshold)});
       }
   }
 }
@@ -162,7 +163,7 @@ std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmRepo
     for (auto& a : in.ablation->results) {
       double mass = llm::head_mean(r.domains[a.domain], r.n_heads, a.head.layer, a.head.head, &HeadDoc::sink_mass);
       ab.add_row({a.head.layer, a.head.head, llm::ablation_name(a.kind), r.domains[a.domain].name, mass,
-                  mass >= r.opt.dormant_threshold ? "dormant" : "active", a.ci.mean, a.ci.lo, a.ci.hi,
+                  head_state(mass, r.opt.dormant_threshold), a.ci.mean, a.ci.lo, a.ci.hi,
                   (int)a.delta.size()});
       for (size_t di = 0; di < a.delta.size(); ++di)
         abd.add_row({a.head.layer, a.head.head, llm::ablation_name(a.kind), r.domains[a.domain].name, (int)di,
@@ -177,7 +178,7 @@ std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmRepo
     for (auto& a : in.attribution->results) {
       double mass = llm::head_mean(r.domains[a.domain], r.n_heads, a.head.layer, a.head.head, &HeadDoc::sink_mass);
       at.add_row({a.head.layer, a.head.head, llm::ablation_name(a.kind), r.domains[a.domain].name, mass,
-                  mass >= r.opt.dormant_threshold ? "dormant" : "active", a.ci.mean, a.ci.lo, a.ci.hi,
+                  head_state(mass, r.opt.dormant_threshold), a.ci.mean, a.ci.lo, a.ci.hi,
                   (int)a.delta.size()});
     }
     put(at, "attribution.csv");
@@ -224,8 +225,8 @@ std::vector<std::string> ablation_verdicts(const LlmReportInput& in, int max_hea
     out.push_back(fmt::format(
         "{} ({}): sink mass {:.3f} on {} ({}), {:.3f} on {} ({}); zero-head Δloss {:+.4f} [{:+.4f}, {:+.4f}] on {}, "
         "{:+.4f} [{:+.4f}, {:+.4f}] on {} nats/token",
-        llm::head_label(h.head), verdict, m_act, n_act, m_act >= r.opt.dormant_threshold ? "dormant" : "active", m_dor,
-        n_dor, m_dor >= r.opt.dormant_threshold ? "dormant" : "active", act->ci.mean, act->ci.lo, act->ci.hi, n_act,
+        llm::head_label(h.head), verdict, m_act, n_act, head_state(m_act, r.opt.dormant_threshold), m_dor,
+        n_dor, head_state(m_dor, r.opt.dormant_threshold), act->ci.mean, act->ci.lo, act->ci.hi, n_act,
         dor->ci.mean, dor->ci.lo, dor->ci.hi, n_dor));
   }
   return out;
@@ -368,7 +369,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
         for (int h = 0; h < c->n_heads; ++h) {
           double m = llm::head_mean(d, c->n_heads, l, h, &HeadDoc::sink_mass);
           mass += m;
-          dormant += m >= c->opt.dormant_threshold;
+          dormant += is_dormant(m, c->opt.dormant_threshold);
         }
       cls_rows.push_back({cfg_name(*c), d.name, std::to_string(dormant), std::to_string(c->n_layers * c->n_heads),
                           format_measured(mass / (c->n_layers * c->n_heads))});

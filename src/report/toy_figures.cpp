@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/core/heads.h"
 #include "analysis/run_analysis.h"
 #include "model/transformer.h"
 #include "report/core/figures.h"
@@ -41,7 +42,7 @@ std::vector<report::FigureResult> draw_dynamics(const RunAnalysis& a, const std:
   val.xlabel = "step", val.ylabel = "|v|", val.log_x = true, val.log_y = true;
   for (size_t k = 0; k < first.heads.size(); ++k) {
     const int L = first.heads[k].layer, H = first.heads[k].head;
-    std::string tag = first.heads.size() > 1 ? fmt::format("L{}H{} ", L, H) : "";
+    std::string tag = first.heads.size() > 1 ? head_label(L, H) + " " : "";
     auto hcol = [&](auto f) { return col([&](auto& m) { return f(m.heads[k]); }); };
     int c = (int)k * 3;
     mass.series.push_back(Series::line(tag + "BOS @ non-trigger", steps, hcol([](auto& h) { return h.bos_mass_nontrigger; }), c));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "io/error.h"
+#include "model/attention.h"
 
 namespace sinklab {
 
@@ -11,7 +12,8 @@ void TrainConfig::describe(ConfigSchema& s) {
   s.add("model.heads", &heads, "attention heads per block");
   s.add("model.d_model", &d_model, "residual width");
   s.add("model.d_ff", &d_ff, "MLP width (0 = 4 * d_model)");
-  s.add("model.attention", &attention, "softmax | relu | softmax1 | sigmoid");
+  s.add("model.attention", &attention, attn_variants_help());
+  s.add("model.qk_norm", &qk_norm, "none | head | full: RMSNorm on queries and keys before attention (Qwen3: head, OLMo-2: full)");
   s.add("model.norm", &norm, "layernorm | rmsnorm");
   s.add("model.init", &init,
         "parameter init: torch-default (torch.nn defaults, as the paper's code: embeddings N(0,1), "
@@ -57,7 +59,8 @@ void TrainConfig::validate() const {
   chk(d_model >= 1 && d_model <= 8192, fmt::format("model.d_model = {} must be in [1, 8192]", d_model));
   chk(d_model % heads == 0, fmt::format("model.d_model = {} is not divisible by model.heads = {}", d_model, heads));
   chk(d_ff >= 0, "model.d_ff must be >= 0");
-  parse_attn_kind(attention);
+  attn_variant(attention);
+  check_qk_norm(qk_norm);
   parse_init_scheme(init);
   chk(norm == "layernorm" || norm == "rmsnorm", "model.norm must be layernorm or rmsnorm, got '" + norm + "'");
   for (const auto* v : {&no_attn_layers, &no_mlp_layers, &linear_mlp_layers})
@@ -94,7 +97,8 @@ ModelSpec TrainConfig::model_spec(int vocab) const {
   m.n_ctx = seq_len;
   m.norm = parse_norm_kind(norm);
   m.post_norm = post_norm;
-  m.attn = parse_attn_kind(attention);
+  m.attn = attention;
+  m.qk_norm = qk_norm;
   m.mlp = MlpKind::ReLU;
   m.pos = PosKind::Learned;
   m.layers.assign(layers, LayerSpec{});

@@ -14,6 +14,7 @@ struct TrainConfig {
   // [model]
   int layers = 1, heads = 1, d_model = 256, d_ff = 0;
   std::string attention = "softmax", norm = "layernorm";
+  std::string qk_norm = "none";
   std::string init = "torch-default";  // torch-default (the paper's code) | gpt2
   bool post_norm = false;
   std::vector<int> no_attn_layers, no_mlp_layers, linear_mlp_layers;

@@ -26,3 +26,15 @@ sinklab_cli_test(reproduce.bad.seeds 2 "--seeds = 0 must be in" reproduce --out 
 sinklab_cli_test(reproduce.bad.source_name 2 "shakespear" reproduce --out @SCRATCH@/o --source shakespear)
 sinklab_cli_test(reproduce.bad.counts 2 "nonexistent" reproduce --out @SCRATCH@/o --source counts:/nonexistent.json)
 sinklab_cli_test(train.bad.init 2 "unknown init scheme 'xavier'" train --preset tiny --set model.init=xavier --set run.out_dir=@SCRATCH@)
+sinklab_cli_test(train.bad.attention 2 "unknown attention kind 'softmax2' \\(valid: softmax, relu, softmax1, sigmoid, sink-logit\\)"
+  train --preset tiny --set model.attention=softmax2 --set run.out_dir=@SCRATCH@)
+sinklab_cli_test(train.bad.qk_norm 2 "unknown qk-norm mode 'both'" train --preset tiny --set model.qk_norm=both --set run.out_dir=@SCRATCH@)
+# A variant with parameters of its own and the qk-norm switch train, checkpoint and analyse
+# through the same paths as every other model (the learned sink logit is in the checkpoint).
+add_test(NAME cli.train.sink_logit_qk_norm
+         COMMAND bash -c "d=$(mktemp -d) && trap 'rm -rf $d' EXIT && \"$0\" train --preset tiny --set model.attention=sink-logit --set model.qk_norm=head --set train.steps=20 --set run.out_dir=$d --set run.name=r --no-progress >/dev/null && \"$0\" analyze $d/r --no-figures 2>/dev/null | grep -q L0H0 && \"$0\" intervene $d/r --head L0H0 --kind zero-head >/dev/null && \"$0\" model tensors $d/r/checkpoints/step-20.safetensors"
+                 $<TARGET_FILE:sinklab>)
+set_tests_properties(cli.train.sink_logit_qk_norm PROPERTIES
+    PASS_REGULAR_EXPRESSION "blocks\\.0\\.attn\\.sink.*blocks\\.0\\.attn\\.q_norm\\.w|blocks\\.0\\.attn\\.q_norm\\.w.*blocks\\.0\\.attn\\.sink"
+    TIMEOUT 300)
+sinklab_cli_test(train.list_attention 0 "sink-logit +exp\\(l\\) / \\(exp\\(s_h\\)" train --list-attention)

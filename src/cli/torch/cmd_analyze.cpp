@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "analysis/core/heads.h"
 #include "analysis/run_analysis.h"
 #include "cli/command.h"
 #include "io/error.h"
@@ -43,8 +44,8 @@ void run_analyze(const std::string& run, const AnalyzeOptions& o, bool figures) 
   fmt::print("{:<8} {:>12} {:>12} {:>12} {:>9} {:>10} {:>10}  verdict (threshold {})\n", "head", "BOS@non-trg",
              "BOS@trg", "prev@trg", "v ratio", "gap mean", "gap sd", o.threshold);
   for (auto& h : last.heads)
-    fmt::print("L{}H{:<5} {:>12.3f} {:>12.3f} {:>12.3f} {:>9.3f} {:>10.2f} {:>10.2f}  {} at non-trigger, {} at trigger\n",
-               h.layer, h.head, h.bos_mass_nontrigger, h.bos_mass_trigger, h.prev_mass_trigger, h.v_ratio, h.gap_mean,
+    fmt::print("{:<8} {:>12.3f} {:>12.3f} {:>12.3f} {:>9.3f} {:>10.2f} {:>10.2f}  {} at non-trigger, {} at trigger\n",
+               head_label(h.layer, h.head), h.bos_mass_nontrigger, h.bos_mass_trigger, h.prev_mass_trigger, h.v_ratio, h.gap_mean,
                h.gap_std, h.dormant_nontrigger ? "dormant" : "active", h.dormant_trigger ? "dormant" : "active");
   for (auto& l : last.layers)
     fmt::print("layer {} residual norm: BOS {:.2f}, others {:.2f} (ratio {:.2f})\n", l.layer, l.resid_bos,
@@ -85,11 +86,8 @@ void run_intervene(const InterveneArgs& a) {
         for (int h = 0; h < s.n_heads; ++h) heads.emplace_back(l, h);
   }
   for (auto& spec : a.heads) {
-    int l = -1, h = -1;
-    char extra;
-    if (std::sscanf(spec.c_str(), "%d.%d%c", &l, &h, &extra) != 2)
-      fail("--head expects LAYER.HEAD (e.g. 0.0), got '" + spec + "'");
-    heads.emplace_back(l, h);
+    HeadRef r = parse_head(spec, "--head");
+    heads.emplace_back(r.layer, r.head);
   }
   std::vector<Intervention> kinds;
   for (auto& k : a.kinds) kinds.push_back(parse_intervention(k));
@@ -146,7 +144,7 @@ Registrar reg(30, [](CLI::App& app) {
     auto* c = app.add_subcommand("intervene", "Interventions on a toy checkpoint: loss change per role");
     c->add_option("run_dir", a->run, "run directory")->required();
     c->add_option("--checkpoint", a->checkpoint, "checkpoint step (default: last)");
-    c->add_option("--head", a->heads, "LAYER.HEAD (repeatable; default: every head)");
+    c->add_option("--head", a->heads, "a head as L0H0 or 0.0 (repeatable; default: every head)");
     c->add_option("--kind", a->kinds, "zero-head | attend-bos | zero-bos-value | oracle-pattern (repeatable)");
     c->add_option("--role", a->roles, "queries: trigger | non-trigger | all (repeatable)");
     c->add_option("--eval-seqs", a->eval_seqs, "sequences in the evaluation batch")->capture_default_str();

@@ -158,7 +158,7 @@ Registrar reg(51, [](CLI::App& app) {
   c->add_option("--secondary-threshold", a->secondary,
                 "secondary sink: mean attention from later queries >= this")
       ->capture_default_str();
-  c->add_option("--ablate", a->ablate, "heads to ablate: all | top:K | L.H,L.H,... | none")->capture_default_str();
+  c->add_option("--ablate", a->ablate, "heads to ablate: all | top:K | L3H5,L7H0,... (or 3.5,7.0) | none")->capture_default_str();
   c->add_option("--ablate-docs", a->ablate_docs, "documents per domain used for ablation (0 = all scanned)")
       ->capture_default_str();
   c->add_flag("--no-attribution", a->no_attribution,

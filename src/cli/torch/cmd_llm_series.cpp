@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "analysis/core/heads.h"
 #include "analysis/llm_scan.h"
 #include "cli/command.h"
 #include "data/corpus.h"
@@ -73,9 +74,9 @@ void run_series(const SeriesArgs& a) {
           const double m = llm::head_mean(ds, r.n_heads, l, h, &llm::HeadDoc::sink_mass);
           const double vs = llm::head_mean(ds, r.n_heads, l, h, &llm::HeadDoc::v_sink);
           const double vo = llm::head_mean(ds, r.n_heads, l, h, &llm::HeadDoc::v_other);
-          dormant += m >= a.threshold;
+          dormant += is_dormant(m, a.threshold);
           mass += m;
-          heads.add_row({c.step, c.path, ds.name, l, h, m, m >= a.threshold ? "dormant" : "active",
+          heads.add_row({c.step, c.path, ds.name, l, h, m, head_state(m, a.threshold),
                          vo > 0 ? vs / vo : std::nan("")});
         }
       double best = 0;

@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "io/error.h"
+#include "model/attention.h"
 #include "train/trainer.h"
 
 namespace sinklab::cli {
@@ -15,13 +16,17 @@ namespace {
 struct TrainArgs {
   std::string config, preset, resume, device;
   std::vector<std::string> sets;
-  bool no_progress = false, list = false, show = false;
+  bool no_progress = false, list = false, show = false, list_attention = false;
   int64_t stop_after = -1;
 };
 
 int run(const TrainArgs& a) {
   if (a.list) {
     for (auto& n : preset_names()) fmt::print("{}\n", n);
+    return 0;
+  }
+  if (a.list_attention) {
+    for (auto& n : attn_variant_names()) fmt::print("{:<12} {}\n", n, attn_variant(n).help);
     return 0;
   }
   std::vector<std::string> sets = a.sets;
@@ -70,6 +75,7 @@ Registrar reg(20, [](CLI::App& app) {
   c->add_flag("--no-progress", a->no_progress, "no progress bar");
   c->add_flag("--list-presets", a->list, "print the preset names");
   c->add_flag("--show-config", a->show, "print the resolved config and exit");
+  c->add_flag("--list-attention", a->list_attention, "print the attention variants (model.attention) with their formulas");
   c->footer("Keys (section.key, type, meaning):\n" + [] {
     TrainConfig t;
     ConfigSchema s;

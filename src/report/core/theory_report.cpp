@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "analysis/core/heads.h"
 #include "analysis/core/theory.h"
 #include "io/error.h"
 #include "io/files.h"
@@ -455,7 +456,7 @@ void add_theory_section(HtmlReport& html, const std::string& theory_out_dir,
     }
     const std::string hyper = rc.optimizer == "sgd" ? fmt::format("lr {}", g4(rc.lr))
                                                     : fmt::format("lr {}, β2 {}", g4(rc.lr), g4(rc.beta2));
-    html.paragraph(fmt::format("Head L{}H{}. Optimiser {} ({}, from {}); {}; window steps {}–{}.", rc.layer, rc.head,
+    html.paragraph(fmt::format("Head {}. Optimiser {} ({}, from {}); {}; window steps {}–{}.", head_label(rc.layer, rc.head),
                                rc.optimizer, hyper, rc.settings_source, rc.window_note, g4(rc.window_from),
                                g4(rc.window_to)));
     std::vector<std::vector<std::string>> rows;

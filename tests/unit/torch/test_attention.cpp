@@ -1,0 +1,148 @@
+// Attention variants with parameters of their own and the qk-norm switch, each against
+// a hand computation, through the registry and through a model.
+#include <cmath>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "io/error.h"
+#include "model/attention.h"
+#include "model/hooks.h"
+#include "model/transformer.h"
+
+using namespace sinklab;
+
+namespace {
+
+ModelSpec spec_of(const std::string& attn, const std::string& qk_norm = "none", int heads = 2, int kv_heads = 0) {
+  ModelSpec s;
+  s.vocab = 13;
+  s.d_model = 16;
+  s.n_heads = heads;
+  s.n_kv_heads = kv_heads;
+  s.n_layers = 2;
+  s.n_ctx = 12;
+  s.attn = attn;
+  s.qk_norm = qk_norm;
+  s.finalize();
+  return s;
+}
+
+at::Tensor toks(int B, int T) {
+  auto g = at::detail::createCPUGenerator(11);
+  return torch::randint(13, {B, T}, g, torch::kInt64);
+}
+
+}  // namespace
+
+TEST(Attention, RegistryNamesEveryVariantAndRejectsUnknownOnes) {
+  auto names = attn_variant_names();
+  for (std::string n : {"softmax", "relu", "softmax1", "sigmoid", "sink-logit"})
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+  try {
+    attn_variant("softmax2");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown attention kind 'softmax2' (valid: softmax, relu"), std::string::npos);
+  }
+  EXPECT_NE(attn_variants_help().find("sink-logit ("), std::string::npos);
+  EXPECT_THROW(attention_weights("sink-logit", torch::zeros({1, 1, 2, 2})), InputError);  // needs its parameter
+  ModelSpec s = spec_of("softmax");
+  s.qk_norm = "both";
+  EXPECT_THROW(s.finalize(), InputError);
+}
+
+// w_j = exp(l_j) / (exp(s_h) + sum_k exp(l_k)) over the visible keys, by hand.
+TEST(Attention, SinkLogitMatchesHandComputation) {
+  const std::vector<double> sink = {0.7, -1.3};
+  Transformer m(spec_of("sink-logit"));
+  m.init_weights(5, InitScheme::TorchDefault);
+  ASSERT_TRUE(m.has_param("blocks.0.attn.sink"));
+  EXPECT_EQ(m.param("blocks.1.attn.sink").sizes(), (std::vector<int64_t>{2}));
+  EXPECT_EQ(m.param("blocks.1.attn.sink").abs().max().item<double>(), 0.0);  // initialised to 0
+  m.set_param("blocks.0.attn.sink", torch::tensor({sink[0], sink[1]}, torch::kFloat32));
+  Hooks h;
+  h.record("blocks.0.attn.hook_attn_scores");
+  h.record("blocks.0.attn.hook_pattern");
+  m.forward(toks(2, 9), &h);
+  auto sc = h.get("blocks.0.attn.hook_attn_scores").to(torch::kFloat64);
+  auto pat = h.get("blocks.0.attn.hook_pattern").to(torch::kFloat64);
+  for (int b = 0; b < 2; ++b)
+    for (int hd = 0; hd < 2; ++hd)
+      for (int i = 0; i < 9; ++i) {
+        double den = std::exp(sink[hd]);
+        for (int j = 0; j <= i; ++j) den += std::exp(sc[b][hd][i][j].item<double>());
+        for (int j = 0; j < 9; ++j) {
+          const double want = j <= i ? std::exp(sc[b][hd][i][j].item<double>()) / den : 0.0;
+          EXPECT_NEAR(pat[b][hd][i][j].item<double>(), want, 1e-6) << b << " " << hd << " " << i << " " << j;
+        }
+      }
+  // A very negative sink logit is plain softmax: the same weights give the same logits.
+  Transformer soft(spec_of("softmax"));
+  for (const auto& [name, t] : soft.named_parameters()) soft.set_param(name, m.param(name));
+  m.set_param("blocks.0.attn.sink", torch::full({2}, -200.0));
+  m.set_param("blocks.1.attn.sink", torch::full({2}, -200.0));
+  auto x = toks(2, 9);
+  EXPECT_TRUE(torch::allclose(m.forward(x), soft.forward(x), 1e-5, 1e-5));
+  // At 0 it is softmax-off-by-one.
+  m.set_param("blocks.0.attn.sink", torch::zeros({2}));
+  m.set_param("blocks.1.attn.sink", torch::zeros({2}));
+  Transformer one(spec_of("softmax1"));
+  for (const auto& [name, t] : one.named_parameters()) one.set_param(name, m.param(name));
+  EXPECT_TRUE(torch::allclose(m.forward(x), one.forward(x), 1e-5, 1e-5));
+}
+
+// RMSNorm of q and k per head (weight [hd]) or over the whole projection (weights
+// [H*hd], [Hkv*hd]), before attention: checked on the recorded q and k by hand.
+TEST(Attention, QkNormMatchesHandComputation) {
+  for (std::string mode : {"head", "full"}) {
+    ModelSpec s = spec_of("softmax", mode, 4, 2);
+    Transformer m(s);
+    m.init_weights(3, InitScheme::TorchDefault);
+    const int64_t hd = s.hd();
+    const std::vector<int64_t> qshape = {mode == "head" ? hd : 4 * hd}, kshape = {mode == "head" ? hd : 2 * hd};
+    EXPECT_EQ(m.param("blocks.0.attn.q_norm.w").sizes(), qshape) << mode;
+    EXPECT_EQ(m.param("blocks.0.attn.k_norm.w").sizes(), kshape) << mode;
+    EXPECT_EQ(m.param("blocks.1.attn.k_norm.w").min().item<double>(), 1.0) << mode;  // initialised to 1
+    auto g = at::detail::createCPUGenerator(4);
+    auto wq = torch::rand(qshape, g) + 0.5, wk = torch::rand(kshape, g) + 0.5;
+    m.set_param("blocks.0.attn.q_norm.w", wq);
+    m.set_param("blocks.0.attn.k_norm.w", wk);
+    Hooks h;
+    h.record("blocks.0.hook_resid_pre");
+    h.record("blocks.0.attn.hook_q");
+    h.record("blocks.0.attn.hook_k");
+    auto x = toks(2, 7);
+    m.forward(x, &h);
+    auto ln = torch::layer_norm(h.get("blocks.0.hook_resid_pre"), {s.d_model}, m.param("blocks.0.ln1.w"),
+                                m.param("blocks.0.ln1.b"), s.norm_eps);
+    auto q = torch::matmul(ln, m.param("blocks.0.attn.W_Q").t()), k = torch::matmul(ln, m.param("blocks.0.attn.W_K").t());
+    auto rms = [&](at::Tensor t, const at::Tensor& w) { return t * torch::rsqrt(t.pow(2).mean(-1, true) + s.norm_eps) * w; };
+    at::Tensor want_q, want_k;
+    if (mode == "head") {
+      want_q = rms(q.view({2, 7, 4, hd}), wq);
+      want_k = rms(k.view({2, 7, 2, hd}), wk);
+    } else {
+      want_q = rms(q, wq).view({2, 7, 4, hd});
+      want_k = rms(k, wk).view({2, 7, 2, hd});
+    }
+    want_k = want_k.repeat_interleave(2, 2);  // the hook holds k after the GQA expansion
+    EXPECT_TRUE(torch::allclose(h.get("blocks.0.attn.hook_q"), want_q, 1e-5, 1e-5)) << mode;
+    EXPECT_TRUE(torch::allclose(h.get("blocks.0.attn.hook_k"), want_k, 1e-5, 1e-5)) << mode;
+  }
+}
+
+// Gradients reach the variant's own parameters (the sink logit, the qk-norm weights).
+TEST(Attention, OwnParametersLearn) {
+  ModelSpec s = spec_of("sink-logit", "head");
+  Transformer m(s);
+  m.init_weights(2, InitScheme::TorchDefault);
+  for (auto& p : m.parameters()) p.set_requires_grad(true);
+  auto x = toks(3, 10);
+  m.token_nll(x).mean().backward();
+  for (std::string n : {"blocks.0.attn.sink", "blocks.1.attn.q_norm.w", "blocks.1.attn.k_norm.w"}) {
+    auto g = m.param(n).grad();
+    ASSERT_TRUE(g.defined()) << n;
+    EXPECT_GT(g.abs().max().item<double>(), 0.0) << n;
+  }
+}
