@@ -1,4 +1,7 @@
-// Extreme tokens and active-dormant heads in a pretrained LLM (issue 6).
+// Extreme tokens and active-dormant heads in a pretrained LLM, one concern a file:
+// src/analysis/llm_scan.cpp (domains, the scan and its metrics), llm_rank.cpp (ranking,
+// head selections), llm_ablation.cpp (ablation, attribution, agreement);
+// analysis/core/bootstrap (intervals) and analysis/core/heads (notation, dormant rule).
 //
 // scan(): per domain, per document (batch 1, one forward pass each, hooks recorded
 // and reduced at once), per layer and head:
@@ -30,6 +33,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "analysis/core/bootstrap.h"
 #include "analysis/core/heads.h"
 #include "model/hooks.h"
 
@@ -123,14 +127,9 @@ std::vector<double> head_values(const DomainScan& d, int n_heads, int layer, int
 double layer_mean(const DomainScan& d, int layer, double LayerDoc::*field);
 
 // ---------------------------------------------------------------- bootstrap
-struct Interval {
-  double mean = 0, lo = 0, hi = 0;
-};
-// Percentile 95% CI of the mean, resampling documents with replacement.
-Interval bootstrap_mean(const std::vector<double>& x, int resamples = 1000, uint64_t seed = 1234);
-// CI of mean(a) - mean(b), a and b resampled independently.
-Interval bootstrap_diff(const std::vector<double>& a, const std::vector<double>& b, int resamples = 1000,
-                        uint64_t seed = 1234);
+using sinklab::Interval;  // src/analysis/core/bootstrap.h
+using sinklab::bootstrap_mean;
+using sinklab::bootstrap_diff;
 
 // ---------------------------------------------------------------- classification
 using sinklab::HeadRef;  // src/analysis/core/heads.h: one notation, L3H5

@@ -1,6 +1,7 @@
 #include "analysis/toy_metrics.h"
 
 #include <cmath>
+#include <torch/torch.h>
 
 #include "analysis/core/heads.h"
 #include "io/error.h"

@@ -1,6 +1,7 @@
 #include "model/checkpoint.h"
 
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "io/error.h"
 #include "io/safetensors.h"

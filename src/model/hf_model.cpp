@@ -1,6 +1,7 @@
 #include "model/hf_model.h"
 
 #include <set>
+#include <torch/torch.h>
 
 #include "io/error.h"
 #include "io/safetensors.h"

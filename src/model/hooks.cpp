@@ -1,6 +1,7 @@
 #include "model/hooks.h"
 
 #include <cstdio>
+#include <torch/torch.h>
 
 #include "io/error.h"
 
@@ -22,6 +23,8 @@ static const char* point_suffix(HookPoint p) {
     case HookPoint::MlpOut: return "hook_mlp_out";
     case HookPoint::ResidPost: return "hook_resid_post";
     case HookPoint::FinalNorm: return "ln_final.hook_normalized";
+    case HookPoint::RotQ: return "attn.hook_rot_q";
+    case HookPoint::RotK: return "attn.hook_rot_k";
     default: return "?";
   }
 }

@@ -3,7 +3,9 @@
 // Names (one scheme for every model, close to TransformerLens):
 //   hook_embed, hook_pos_embed                      [B, T, d]
 //   blocks.{l}.hook_resid_pre                       [B, T, d]
-//   blocks.{l}.attn.hook_q | hook_k | hook_v        [B, T, H, hd]   (k, v expanded to query heads)
+//   blocks.{l}.attn.hook_q | hook_k | hook_v        [B, T, H, hd]   (before rotary, after qk-norm;
+//                                                                    k, v expanded to query heads)
+//   blocks.{l}.attn.hook_rot_q | hook_rot_k         [B, T, H, hd]   (after rotary; rotary models only)
 //   blocks.{l}.attn.hook_attn_scores                [B, H, Tq, Tk]  (logits, scaled; -inf above the diagonal)
 //   blocks.{l}.attn.hook_pattern                    [B, H, Tq, Tk]  (attention weights)
 //   blocks.{l}.attn.hook_z                          [B, T, H, hd]   (per-head output before W_O)
@@ -27,7 +29,7 @@ namespace sinklab {
 
 enum class HookPoint {
   Embed, PosEmbed, ResidPre, Q, K, V, AttnScores, Pattern, Z, AttnOut, ResidMid, MlpOut, ResidPost, FinalNorm,
-  Count
+  RotQ, RotK, Count
 };
 std::string hook_name(HookPoint p, int layer);  // full name, e.g. "blocks.2.attn.hook_pattern"
 // Parses a full hook name; false if it is not one.

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "data/tokenizer_gguf.h"
 #include "data/tokenizer_hf.h"

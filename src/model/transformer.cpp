@@ -244,10 +244,8 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
     return *it->second;
   };
   apply_qk_norm(s, q, k, own);
-  if (s.pos == PosKind::Rotary) {
-    q = rope(q, pos_offset);
-    k = rope(k, pos_offset);
-  }
+  // Grouped KV heads are expanded to the query heads before the hooks (rotary acts on
+  // each head alike, so expanding before or after it gives the same values).
   if (Hkv != H) {
     k = k.repeat_interleave(H / Hkv, 2);
     v = v.repeat_interleave(H / Hkv, 2);
@@ -255,6 +253,10 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
   q = hook(HookPoint::Q, q);
   k = hook(HookPoint::K, k);
   v = hook(HookPoint::V, v);
+  if (s.pos == PosKind::Rotary) {
+    q = hook(HookPoint::RotQ, rope(q, pos_offset));
+    k = hook(HookPoint::RotK, rope(k, pos_offset));
+  }
   auto qh = q.transpose(1, 2), kh = k.transpose(1, 2), vh = v.transpose(1, 2);  // [B, H, T, hd]
   // Scaled, causally masked logits in one batched GEMM: C = mask + scale * q k^T with
   // an additive mask (0 on and below the diagonal, -inf above). The GEMM applies the

@@ -1,6 +1,7 @@
 #include "report/toy_figures.h"
 
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "analysis/core/heads.h"
 #include "analysis/run_analysis.h"

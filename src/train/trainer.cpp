@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "data/torch/batch_tensor.h"
 #include "io/error.h"

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "cli/command.h"
 #include "data/corpus.h"

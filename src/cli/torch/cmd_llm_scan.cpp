@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "analysis/llm_scan.h"
 #include "cli/command.h"

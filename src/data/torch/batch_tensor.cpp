@@ -1,5 +1,7 @@
 #include "data/torch/batch_tensor.h"
 
+#include <torch/torch.h>
+
 namespace sinklab {
 
 TensorBatch to_tensors(const Batch& b) {

@@ -146,3 +146,33 @@ TEST(Attention, OwnParametersLearn) {
     EXPECT_GT(g.abs().max().item<double>(), 0.0) << n;
   }
 }
+
+// TransformerLens's names: hook_q / hook_k before rotary, hook_rot_q / hook_rot_k after;
+// the scores are the rotated q against the rotated k.
+TEST(Attention, HookQIsBeforeRotaryAndHookRotQAfter) {
+  ModelSpec s = spec_of("softmax", "none", 4, 2);
+  s.pos = PosKind::Rotary;
+  s.finalize();
+  Transformer m(s);
+  m.init_weights(9, InitScheme::TorchDefault);
+  Hooks h;
+  for (std::string n : {"hook_q", "hook_k", "hook_rot_q", "hook_rot_k", "hook_attn_scores"}) h.record("blocks.1.attn." + n);
+  m.forward(toks(1, 6), &h);
+  auto q = h.get("blocks.1.attn.hook_q"), rq = h.get("blocks.1.attn.hook_rot_q");
+  auto rk = h.get("blocks.1.attn.hook_rot_k");
+  EXPECT_EQ(h.get("blocks.1.attn.hook_k").sizes(), (std::vector<int64_t>{1, 6, 4, 4}));  // expanded to query heads
+  EXPECT_TRUE(torch::allclose(q.select(1, 0), rq.select(1, 0)));  // position 0: rotation by 0
+  EXPECT_FALSE(torch::allclose(q.select(1, 3), rq.select(1, 3), 1e-3, 1e-3));
+  // Rotation keeps each head's norm.
+  EXPECT_TRUE(torch::allclose(q.norm(2, -1), rq.norm(2, -1), 1e-5, 1e-5));
+  auto want = torch::matmul(rq.transpose(1, 2), rk.transpose(1, 2).transpose(-1, -2)) / std::sqrt((double)s.hd());
+  auto sc = h.get("blocks.1.attn.hook_attn_scores");
+  auto finite = torch::isfinite(sc);
+  EXPECT_TRUE(torch::allclose(sc.masked_select(finite), want.masked_select(finite), 1e-4, 1e-5));
+  // Without rotary, the rotated hooks never fire.
+  Transformer plain(spec_of("softmax"));
+  Hooks h2;
+  h2.record("blocks.0.attn.hook_rot_q");
+  plain.forward(toks(1, 4), &h2);
+  EXPECT_FALSE(h2.has(HookPoint::RotQ, 0));
+}

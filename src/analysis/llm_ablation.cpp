@@ -1,0 +1,229 @@
+// Ablation of heads on the scanned documents (exact, one forward pass per head and
+// kind) and its first-order estimate for every head (attribution), with their agreement.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "analysis/llm_scan.h"
+#include "analysis/llm_scan_util.h"
+#include "io/error.h"
+#include "io/progress.h"
+#include "model/transformer.h"
+
+namespace sinklab::llm {
+
+std::string ablation_name(AblationKind k) { return k == AblationKind::ZeroHead ? "zero-head" : "attend-sink"; }
+
+void add_ablation(Hooks& hooks, AblationKind kind, const HeadRef& hr, int sink_pos, int64_t batch_index) {
+  const int head = hr.head;
+  if (kind == AblationKind::ZeroHead) {
+    hooks.add_override(HookPoint::Z, hr.layer, [=](const at::Tensor& z) {  // [B, T, H, hd]
+      auto o = z.clone();
+      if (batch_index >= 0)
+        o[batch_index].select(1, head).zero_();
+      else
+        o.select(2, head).zero_();
+      return o;
+    });
+  } else {
+    hooks.add_override(HookPoint::Pattern, hr.layer, [=](const at::Tensor& p) {  // [B, H, T, T]
+      auto o = p.clone();
+      const int64_t T = p.size(2);
+      if (sink_pos >= T) return o;
+      auto set = [&](at::Tensor ph) {  // [T, T] of one batch element's head
+        auto sub = ph.narrow(0, sink_pos, T - sink_pos);
+        sub.zero_();
+        sub.select(1, sink_pos).fill_(1.0);
+      };
+      if (batch_index >= 0)
+        set(o[batch_index][head]);
+      else
+        for (int64_t b = 0; b < o.size(0); ++b) set(o[b][head]);
+      return o;
+    });
+  }
+}
+
+std::vector<double> sequence_loss(const Transformer& model, const at::Tensor& tokens, Hooks* hooks) {
+  torch::NoGradGuard ng;
+  auto nll = model.token_nll(tokens.to(torch::Device(model.device())), hooks).to(torch::kFloat64).mean(1).cpu();
+  std::vector<double> out(nll.size(0));
+  for (int64_t i = 0; i < nll.size(0); ++i) out[i] = nll[i].item<double>();
+  return out;
+}
+
+AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vector<HeadRef>& heads,
+                   const AblationOptions& opt) {
+  torch::NoGradGuard ng;
+  require(opt.batch >= 1, "ablation batch must be >= 1");
+  AblationRun run;
+  auto t0 = std::chrono::steady_clock::now();
+  struct Job {
+    HeadRef head;
+    AblationKind kind;
+  };
+  std::vector<Job> jobs;
+  for (auto& h : heads)
+    for (auto k : {AblationKind::ZeroHead, AblationKind::SinkAttention}) jobs.push_back({h, k});
+  // results[(job, domain)]
+  auto ndocs = [&](size_t d) {
+    size_t n = r.domains[d].docs.size();
+    return opt.max_docs > 0 ? std::min(n, (size_t)opt.max_docs) : n;
+  };
+  std::vector<AblationResult> res;
+  for (auto& j : jobs)
+    for (size_t d = 0; d < r.domains.size(); ++d) {
+      AblationResult a;
+      a.head = j.head, a.kind = j.kind, a.domain = (int)d;
+      a.delta.assign(ndocs(d), 0.0);
+      res.push_back(std::move(a));
+    }
+  int64_t total = 0;
+  const int64_t groups = ((int64_t)jobs.size() + opt.batch - 1) / opt.batch;
+  for (size_t d = 0; d < r.domains.size(); ++d) total += groups * (int64_t)ndocs(d);
+  Progress bar(total, "ablation", opt.progress);
+  int64_t done = 0;
+  const size_t nd = r.domains.size();
+  for (size_t d = 0; d < nd; ++d) {
+    const auto& dom = r.domains[d];
+    for (size_t di = 0; di < ndocs(d); ++di) {
+      auto x = to_tensor(dom.docs[di].ids);
+      for (size_t g0 = 0; g0 < jobs.size(); g0 += opt.batch) {
+        const size_t gn = std::min(jobs.size() - g0, (size_t)opt.batch);
+        Hooks h;
+        for (size_t i = 0; i < gn; ++i)
+          add_ablation(h, jobs[g0 + i].kind, jobs[g0 + i].head, r.opt.sink_pos, (int64_t)i);
+        auto losses = sequence_loss(model, x.expand({(int64_t)gn, x.size(1)}).contiguous(), &h);
+        ++run.forward_passes;
+        run.ablated_sequences += (int)gn;
+        for (size_t i = 0; i < gn; ++i) res[(g0 + i) * nd + d].delta[di] = losses[i] - dom.base_loss[di];
+        bar.update(++done);
+      }
+    }
+  }
+  bar.finish();
+  for (size_t i = 0; i < res.size(); ++i)
+    res[i].ci = bootstrap_mean(res[i].delta, opt.resamples, opt.seed + i);
+  run.results = std::move(res);
+  run.seconds = seconds_since(t0);
+  return run;
+}
+
+AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, const AblationOptions& opt) {
+  AblationRun run;
+  auto t0 = std::chrono::steady_clock::now();
+  const int L = r.n_layers, H = r.n_heads;
+  const size_t nd = r.domains.size();
+  const int64_t P = r.opt.sink_pos;
+  auto ndocs = [&](size_t d) {
+    size_t n = r.domains[d].docs.size();
+    return opt.max_docs > 0 ? std::min(n, (size_t)opt.max_docs) : n;
+  };
+  const AblationKind kinds[2] = {AblationKind::ZeroHead, AblationKind::SinkAttention};
+  std::vector<AblationResult> res;
+  for (int l = 0; l < L; ++l)
+    for (int h = 0; h < H; ++h)
+      for (auto k : kinds)
+        for (size_t d = 0; d < nd; ++d) {
+          AblationResult a;
+          a.head = {l, h}, a.kind = k, a.domain = (int)d;
+          a.delta.assign(ndocs(d), 0.0);
+          res.push_back(std::move(a));
+        }
+  auto slot = [&](int l, int h, int k, size_t d) -> AblationResult& { return res[((size_t)(l * H + h) * 2 + k) * nd + d]; };
+  int64_t total = 0;
+  for (size_t d = 0; d < nd; ++d) total += (int64_t)ndocs(d);
+  Progress bar(total, "attribution", opt.progress);
+  int64_t done = 0;
+  const torch::Device dev(model.device());
+  for (size_t d = 0; d < nd; ++d) {
+    const auto& dom = r.domains[d];
+    for (size_t di = 0; di < ndocs(d); ++di) {
+      torch::AutoGradMode grad_on(true);
+      Hooks hk;
+      // Gradients flow from the embeddings on (the weights need none).
+      hk.add_override(HookPoint::Embed, -1, [](const at::Tensor& t) { return t.detach().requires_grad_(true); });
+      hk.record(HookPoint::Z);
+      hk.record(HookPoint::V);
+      auto loss = model.token_nll(to_tensor(dom.docs[di].ids).to(dev), &hk).mean();
+      std::vector<at::Tensor> zs;
+      for (int l = 0; l < L; ++l) zs.push_back(hk.get(HookPoint::Z, l));
+      auto grads = torch::autograd::grad({loss}, zs);
+      torch::NoGradGuard ng;
+      for (int l = 0; l < L; ++l) {
+        auto g = grads[l][0].to(torch::kFloat64);            // [T, H, hd]
+        auto z = zs[l][0].detach().to(torch::kFloat64);      // [T, H, hd]
+        auto v = hk.get(HookPoint::V, l)[0].to(torch::kFloat64);
+        const int64_t T = z.size(0);
+        const std::vector<int64_t> dims{0, 2};
+        auto zero = (-(g * z)).sum(dims).cpu();            // [H]
+        auto dz = v[P].unsqueeze(0) - z.narrow(0, P, T - P);
+        auto sink = (g.narrow(0, P, T - P) * dz).sum(dims).cpu();
+        for (int h = 0; h < H; ++h) {
+          slot(l, h, 0, d).delta[di] = zero[h].item<double>();
+          slot(l, h, 1, d).delta[di] = sink[h].item<double>();
+        }
+      }
+      ++run.forward_passes;
+      ++run.ablated_sequences;
+      bar.update(++done);
+    }
+  }
+  bar.finish();
+  for (size_t i = 0; i < res.size(); ++i) res[i].ci = bootstrap_mean(res[i].delta, opt.resamples, opt.seed + i);
+  run.results = std::move(res);
+  run.seconds = seconds_since(t0);
+  return run;
+}
+
+Agreement estimate_agreement(const AblationRun& exact, const AblationRun& estimate) {
+  std::vector<std::pair<double, double>> xy;
+  for (auto& e : exact.results)
+    for (auto& s : estimate.results)
+      if (s.head == e.head && s.kind == e.kind && s.domain == e.domain) {
+        xy.push_back({e.ci.mean, s.ci.mean});
+        break;
+      }
+  Agreement a;
+  a.n = (int)xy.size();
+  if (a.n < 3) {
+    a.pearson = std::nan("");
+    return a;
+  }
+  double mx = 0, my = 0;
+  for (auto& [x, y] : xy) mx += x, my += y;
+  mx /= a.n, my /= a.n;
+  double sxx = 0, syy = 0, sxy = 0;
+  int same = 0;
+  for (auto& [x, y] : xy) {
+    sxx += (x - mx) * (x - mx), syy += (y - my) * (y - my), sxy += (x - mx) * (y - my);
+    same += (x >= 0) == (y >= 0);
+  }
+  a.pearson = (sxx > 0 && syy > 0) ? sxy / std::sqrt(sxx * syy) : std::nan("");
+  a.sign_agree = (double)same / a.n;
+  return a;
+}
+
+std::vector<std::vector<std::vector<double>>> attention_of(const Transformer& model, const std::vector<int32_t>& ids,
+                                                           const std::vector<HeadRef>& heads) {
+  torch::NoGradGuard ng;
+  Hooks h;
+  for (auto& hr : heads) h.record(HookPoint::Pattern, hr.layer);
+  model.forward(to_tensor(ids).to(torch::Device(model.device())), &h);
+  std::vector<std::vector<std::vector<double>>> out;
+  for (auto& hr : heads) {
+    auto p = h.get(HookPoint::Pattern, hr.layer)[0][hr.head].to(torch::kFloat64).cpu().contiguous();
+    const int64_t T = p.size(0);
+    std::vector<std::vector<double>> m(T, std::vector<double>(T));
+    auto* ptr = p.data_ptr<double>();
+    for (int64_t i = 0; i < T; ++i)
+      for (int64_t j = 0; j < T; ++j) m[i][j] = ptr[i * T + j];
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace sinklab::llm
