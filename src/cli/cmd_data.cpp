@@ -145,7 +145,7 @@ void run_sample(const DataOptions& o, int n, int width, bool color) {
 }
 
 Registrar reg(10, [](CLI::App& app) {
-  auto* g = group(app, "data", "Bigram-Backcopy data engine: sources, tasks, oracle");
+  auto* g = group(app, "data");
   auto opts = std::make_shared<DataOptions>();
   {
     auto* c = g->add_subcommand("stats", "Oracle loss (overall, trigger, non-trigger), trigger fraction, vocabulary");

@@ -21,7 +21,7 @@ struct SeriesOptions {
 };
 
 sinklab::cli::Registrar reg(42, [](CLI::App& app) {
-  auto* model = sinklab::cli::group(app, "model", "Inspect model files (safetensors, GGUF)");
+  auto* model = sinklab::cli::group(app, "model");
   auto* cmd = model->add_subcommand(
       "series", "List Hugging Face checkpoints of one model as a series ordered by training step");
   auto o = std::make_shared<SeriesOptions>();

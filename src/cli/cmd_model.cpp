@@ -23,7 +23,7 @@ struct InfoOptions {
 };
 
 sinklab::cli::Registrar reg(41, [](CLI::App& app) {
-  auto* model = sinklab::cli::group(app, "model", "Inspect model files (safetensors, GGUF)");
+  auto* model = sinklab::cli::group(app, "model");
   auto* cmd = model->add_subcommand(
       "info", "Summarise a GGUF model or Hugging Face model directory: architecture, dimensions, vocabulary, tensor types");
   auto o = std::make_shared<InfoOptions>();

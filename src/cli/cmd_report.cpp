@@ -331,7 +331,7 @@ void run_demo(const std::string& out, bool svg) {
 }
 
 Registrar reg(90, [](CLI::App& app) {
-  auto* g = group(app, "report", "figures and self-contained HTML reports");
+  auto* g = group(app, "report");
   auto* demo = g->add_subcommand("demo", "draw one of each figure kind from synthetic data and write demo.html");
   static std::string out;
   static bool svg = false;

@@ -26,7 +26,7 @@ std::string one_line(const std::string& s) {
 }
 
 sinklab::cli::Registrar reg(40, [](CLI::App& app) {
-  auto* model = sinklab::cli::group(app, "model", "Inspect model files (safetensors, GGUF)");
+  auto* model = sinklab::cli::group(app, "model");
   auto* cmd = model->add_subcommand("tensors", "List the tensors of a safetensors file, index or model directory");
   auto path = std::make_shared<std::string>();
   cmd->add_option("FILE", *path, "model.safetensors, model.safetensors.index.json or a directory")->required();

@@ -72,7 +72,7 @@ void run_tokenize(const TokenizeOptions& o) {
 }
 
 Registrar reg(60, [](CLI::App& app) {
-  auto* g = group(app, "llm", "Pretrained LLMs (GGUF): tokenizer, forward pass, perplexity");
+  auto* g = group(app, "llm");
   auto o = std::make_shared<TokenizeOptions>();
   auto* c = g->add_subcommand("tokenize", "Tokenize text with the tokenizer of a GGUF file or a Hugging Face model directory");
   c->add_option("model", o->model,

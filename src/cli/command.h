@@ -21,6 +21,8 @@ struct Registrar {
 std::vector<std::pair<int, RegisterFn>>& registry();
 
 // Finds or creates a top-level group command (e.g. "llm", "model", "data").
-CLI::App* group(CLI::App& app, const std::string& name, const std::string& description);
+// The command group `name` (data, model, llm, report), created on first use with its
+// one description (src/cli/main.cpp).
+CLI::App* group(CLI::App& app, const std::string& name);
 
 }  // namespace sinklab::cli

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <stdexcept>
 
 #include <CLI/CLI.hpp>
 
@@ -17,10 +19,18 @@ std::vector<std::pair<int, RegisterFn>>& registry() {
 
 Registrar::Registrar(int order, RegisterFn fn) { registry().emplace_back(order, std::move(fn)); }
 
-CLI::App* group(CLI::App& app, const std::string& name, const std::string& description) {
+CLI::App* group(CLI::App& app, const std::string& name) {
+  static const std::map<std::string, std::string> descriptions = {
+      {"data", "Bigram-Backcopy data engine: sources, tasks, oracle"},
+      {"model", "Inspect model files (safetensors, GGUF, Hugging Face directories)"},
+      {"llm", "Pretrained LLMs: tokenize, run, perplexity, scan (sinks and dormant heads per domain), scan-series"},
+      {"report", "figures and self-contained HTML reports"},
+  };
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
     if (sub->get_name() == name) return sub;
-  auto* g = app.add_subcommand(name, description);
+  auto it = descriptions.find(name);
+  if (it == descriptions.end()) throw std::logic_error("internal: command group '" + name + "' has no description");
+  auto* g = app.add_subcommand(name, it->second);
   g->require_subcommand(1);
   return g;
 }

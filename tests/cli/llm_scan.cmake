@@ -30,6 +30,10 @@ if(EXISTS "${_llm_model}")
   sinklab_cli_test(llm_scan.percent_labels 0 "report.html"
                    llm scan ${_llm_model} --domain p=@TESTDATA@/llm_scan/percent.jsonl --ctx 32 --docs 3
                    --ablate none --no-attribution --no-progress --out @SCRATCH@/scan)
+  # One domain: heads by sink mass with column headers, never "p - p" (issue 15).
+  sinklab_cli_test(llm_scan.one_domain 0 "^ +head +mass +state +95% CI$"
+                   llm scan ${_llm_model} --domain p=@TESTDATA@/llm_scan/percent.jsonl --ctx 32 --docs 2
+                   --ablate none --no-attribution --no-progress --out @SCRATCH@/scan)
   sinklab_cli_test(llm_scan.all_docs_short 2 "domain 'p': no document has the 33 tokens needed \\(3 skipped as shorter\\)"
                    llm scan ${_llm_model} --domain p=@TESTDATA@/llm_scan/short.jsonl --ctx 32 --no-progress)
   sinklab_cli_test(llm_scan.unknown_head 2 "unknown head 30.0 \\(the model has layers 0..29 and heads 0..8\\)"

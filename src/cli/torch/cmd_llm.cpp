@@ -70,7 +70,7 @@ void run_ppl(const std::string& path, const std::string& corpus, int ctx, int do
 }
 
 Registrar reg(50, [](CLI::App& app) {
-  auto* g = group(app, "llm", "Pretrained LLMs: tokenize, run, perplexity");
+  auto* g = group(app, "llm");
   {
     auto model = std::make_shared<std::string>(), prompt = std::make_shared<std::string>();
     auto top = std::make_shared<int>(10);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "analysis/core/heads.h"
 #include "analysis/llm_scan.h"
 #include "cli/command.h"
 #include "data/corpus.h"
@@ -129,13 +130,28 @@ void run_scan(const ScanArgs& a) {
   auto files = report::write_llm_csv(a.out, in);
   auto html = report::write_llm_report(a.out, in);
 
-  fmt::print("\ntop domain-dependent heads (sink mass, threshold {}):\n", a.threshold);
-  for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
-    const auto& h = ranked[i];
-    fmt::print("  {:>5}  {} {:.3f} ({})  {} {:.3f} ({})  diff {:+.3f} [{:+.3f}, {:+.3f}]\n",
-               llm::head_label(h.head), main.domains[h.dom_a].name, h.mass_a, h.dormant_a ? "dormant" : "active",
-               main.domains[h.dom_b].name, h.mass_b, h.dormant_b ? "dormant" : "active", h.diff.mean, h.diff.lo,
-               h.diff.hi);
+  if (main.domains.size() == 1) {
+    // One domain: nothing to compare, so heads by sink mass (the ranking's diff is the mass).
+    fmt::print("\nheads by sink mass on {} (dormant at >= {}):\n", main.domains[0].name, a.threshold);
+    fmt::print("  {:>6}  {:>6}  {:<8}  {}\n", "head", "mass", "state", "95% CI");
+    for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
+      const auto& h = ranked[i];
+      fmt::print("  {:>6}  {:>6.3f}  {:<8}  [{:.3f}, {:.3f}]\n", head_label(h.head), h.mass_a,
+                 head_state(h.mass_a, a.threshold), h.diff.lo, h.diff.hi);
+    }
+  } else {
+    fmt::print("\nheads by sink-mass difference between domains (dormant at >= {}):\n", a.threshold);
+    fmt::print("  {:>6}  {:<24}  {:<24}  {:>7}  {}\n", "head", "domain a: mass, state", "domain b: mass, state",
+               "a - b", "95% CI");
+    for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
+      const auto& h = ranked[i];
+      auto side = [&](int d, double m, bool dormant) {
+        return fmt::format("{} {:.3f} {}", main.domains[d].name, m, dormant ? "dormant" : "active");
+      };
+      fmt::print("  {:>6}  {:<24}  {:<24}  {:>+7.3f}  [{:+.3f}, {:+.3f}]\n", head_label(h.head),
+                 side(h.dom_a, h.mass_a, h.dormant_a), side(h.dom_b, h.mass_b, h.dormant_b), h.diff.mean, h.diff.lo,
+                 h.diff.hi);
+    }
   }
   for (auto& v : report::ablation_verdicts(in)) fmt::print("  {}\n", v);
   for (auto& v : report::attribution_summary(in)) fmt::print("  {}\n", v);
@@ -144,7 +160,7 @@ void run_scan(const ScanArgs& a) {
 }
 
 Registrar reg(51, [](CLI::App& app) {
-  auto* g = group(app, "llm", "Pretrained LLMs: tokenize, run, perplexity");
+  auto* g = group(app, "llm");
   auto a = std::make_shared<ScanArgs>();
   auto* c = g->add_subcommand("scan",
                               "Attention sinks, massive activations, active/dormant heads per domain, head ablations");

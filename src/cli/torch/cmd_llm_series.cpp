@@ -139,7 +139,7 @@ void run_series(const SeriesArgs& a) {
 }
 
 Registrar reg(52, [](CLI::App& app) {
-  auto* g = group(app, "llm", "Pretrained LLMs: tokenize, run, perplexity");
+  auto* g = group(app, "llm");
   auto a = std::make_shared<SeriesArgs>();
   auto* c = g->add_subcommand(
       "scan-series", "Sink mass and dormant heads across the training checkpoints of one model, ordered by step");
