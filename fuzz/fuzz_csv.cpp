@@ -1,4 +1,4 @@
-// libFuzzer target: the CSV reader (report/core/csv.h) on arbitrary bytes.
+// libFuzzer target: the CSV reader (io/csv.h) on arbitrary bytes.
 // Every input either parses or throws InputError; a parsed table is
 // rectangular, and every column's numbers() either parses or throws InputError.
 #include <cstddef>
@@ -7,12 +7,12 @@
 #include <string>
 
 #include "io/error.h"
-#include "report/core/csv.h"
+#include "io/csv.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    auto c = sinklab::report::parse_csv(text, "fuzz.csv");
+    auto c = sinklab::parse_csv(text, "fuzz.csv");
     if (c.row_lines.size() != c.rows.size()) std::abort();
     for (const auto& r : c.rows)
       if (r.size() != c.header.size()) std::abort();
@@ -24,12 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     // Writing the table back and reading it again gives the same table.
-    sinklab::report::CsvWriter w(c.header);
+    sinklab::CsvWriter w(c.header);
     for (const auto& r : c.rows) {
-      std::vector<sinklab::report::CsvCell> cells(r.begin(), r.end());
+      std::vector<sinklab::CsvCell> cells(r.begin(), r.end());
       w.add_row(cells);
     }
-    auto c2 = sinklab::report::parse_csv(w.str(), "again.csv");
+    auto c2 = sinklab::parse_csv(w.str(), "again.csv");
     if (c2.header != c.header || c2.rows != c.rows) std::abort();
   } catch (const sinklab::InputError&) {
   }

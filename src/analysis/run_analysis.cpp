@@ -8,7 +8,7 @@
 #include "io/progress.h"
 #include "model/checkpoint.h"
 #include "model/transformer.h"
-#include "report/core/csv.h"
+#include "io/csv.h"
 #include "train/trainer.h"
 
 namespace sinklab {
@@ -57,7 +57,6 @@ RunAnalysis analyze_run(const std::string& run_dir, const AnalyzeOptions& o) {
 }
 
 void write_analysis_csv(const RunAnalysis& a) {
-  using report::CsvWriter;
   CsvWriter loss({"step", "loss", "loss_trigger", "loss_nontrigger", "excess", "excess_trigger", "excess_nontrigger"});
   CsvWriter heads({"step", "layer", "head", "bos_mass_nontrigger", "bos_mass_trigger", "prev_mass_trigger",
                    "v_bos_norm", "v_other_norm", "v_ratio", "gap_mean", "gap_std", "dormant_nontrigger",

@@ -15,7 +15,7 @@
 #include "io/error.h"
 #include "io/files.h"
 #include "report/core/claims.h"
-#include "report/core/csv.h"
+#include "io/csv.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
 
@@ -303,7 +303,7 @@ void run_demo(const std::string& out, bool svg) {
   }
 
   // CSV of the numbers behind the dynamics figures.
-  rp::write_csv_columns(path("dynamics.csv"), {"step", "loss", "loss_trigger", "loss_nontrigger", "gap", "vnorm"},
+  write_csv_columns(path("dynamics.csv"), {"step", "loss", "loss_trigger", "loss_nontrigger", "gap", "vnorm"},
                         {adam.step, adam.loss, adam.loss_trig, adam.loss_non, adam.gap, adam.vnorm});
 
   // Claims (synthetic) and the report.

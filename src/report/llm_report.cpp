@@ -10,7 +10,7 @@
 
 #include "analysis/core/heads.h"
 #include "io/error.h"
-#include "report/core/csv.h"
+#include "io/csv.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "io/csv.h"
 #include "io/error.h"
 #include "io/files.h"
 
@@ -129,67 +130,23 @@ int CsvTable::column(const std::string& name) const {
   return -1;
 }
 
-namespace {
-std::string trim(const std::string& s) {
-  size_t a = 0, b = s.size();
-  while (a < b && (s[a] == ' ' || s[a] == '\t' || s[a] == '\r' || s[a] == '"')) ++a;
-  while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\r' || s[b - 1] == '"')) --b;
-  return s.substr(a, b - a);
-}
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : line) {
-    if (c == ',') {
-      out.push_back(trim(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(trim(cur));
-  return out;
-}
-}  // namespace
-
 CsvTable read_numeric_csv(const std::string& path) {
-  const std::string text = read_file(path);
-  std::istringstream in(text);
-  std::string line;
+  // The one CSV reader (io/csv.h), after dropping comment lines ("# ...").
+  std::istringstream in(read_file(path));
+  std::string line, text;
+  while (std::getline(in, line))
+    if (line.empty() || line[0] != '#') text += line + "\n";
+  require(text.find_first_not_of(" \t\r\n") != std::string::npos, "'" + path + "': empty CSV (no header row)");
+  const CsvData d = parse_csv(text, path);
   CsvTable t;
-  size_t lineno = 0;
-  bool header = false;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (trim(line).empty() || line[0] == '#') continue;
-    auto cells = split(line);
-    if (!header) {
-      t.columns = cells;
-      header = true;
-      for (auto& c : t.columns)
-        if (c.empty()) fail(fmt::format("'{}' line {}: empty column name in the header", path, lineno));
-      continue;
-    }
-    if (cells.size() != t.columns.size())
-      fail(fmt::format("'{}' line {}: {} cells but the header has {} columns", path, lineno, cells.size(),
-                       t.columns.size()));
-    std::vector<double> row(cells.size());
-    for (size_t i = 0; i < cells.size(); ++i) {
-      const std::string& c = cells[i];
-      if (c.empty()) {
-        row[i] = std::numeric_limits<double>::quiet_NaN();
-        continue;
-      }
-      char* end = nullptr;
-      row[i] = std::strtod(c.c_str(), &end);
-      if (end == c.c_str() || *end != '\0')
-        fail(fmt::format("'{}' line {}: column '{}' is not a number: '{}'", path, lineno, t.columns[i],
-                         c.size() > 40 ? c.substr(0, 40) + "..." : c));
-    }
+  t.columns = d.header;
+  std::vector<std::vector<double>> cols;
+  for (auto& c : d.header) cols.push_back(d.numbers(c));
+  for (size_t r = 0; r < d.num_rows(); ++r) {
+    std::vector<double> row;
+    for (auto& c : cols) row.push_back(c[r]);
     t.rows.push_back(std::move(row));
   }
-  require(header, "'" + path + "': empty CSV (no header row)");
   return t;
 }
 

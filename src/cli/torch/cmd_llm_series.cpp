@@ -18,7 +18,7 @@
 #include "io/hf_dir.h"
 #include "model/pretrained.h"
 #include "model/transformer.h"
-#include "report/core/csv.h"
+#include "io/csv.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
 
@@ -51,8 +51,8 @@ void run_series(const SeriesArgs& a) {
   llm::ScanOptions o;
   o.docs = a.docs, o.ctx = a.ctx, o.sink_pos = a.sink_pos, o.add_bos = !a.no_bos, o.dormant_threshold = a.threshold;
   o.progress = !a.no_progress;
-  report::CsvWriter heads({"step", "path", "domain", "layer", "head", "sink_mass", "class", "v_ratio"});
-  report::CsvWriter summary({"step", "domain", "dormant_heads", "heads", "mean_sink_mass", "max_resid_ratio",
+  CsvWriter heads({"step", "path", "domain", "layer", "head", "sink_mass", "class", "v_ratio"});
+  CsvWriter summary({"step", "domain", "dormant_heads", "heads", "mean_sink_mass", "max_resid_ratio",
                              "max_resid_layer", "docs"});
   std::vector<double> steps;
   std::vector<std::vector<double>> dormant_frac(corpora.size()), mean_mass(corpora.size()), resid(corpora.size());

@@ -12,7 +12,7 @@
 #include "io/error.h"
 #include "io/files.h"
 #include "report/core/claims.h"
-#include "report/core/csv.h"
+#include "io/csv.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
 #include "tmp_dir.h"

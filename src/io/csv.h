@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace sinklab::report {
+namespace sinklab {
 
 // One cell of a row: a number or a string.
 struct CsvCell {
@@ -87,4 +87,4 @@ CsvData parse_csv(const std::string& text, const std::string& source = "<csv>");
 // read_file + parse_csv with the path as source.
 CsvData read_csv(const std::string& path);
 
-}  // namespace sinklab::report
+}  // namespace sinklab

@@ -1,4 +1,4 @@
-#include "report/core/csv.h"
+#include "io/csv.h"
 
 #include <cerrno>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include "io/error.h"
 #include "io/files.h"
 
-namespace sinklab::report {
+namespace sinklab {
 
 std::string csv_number(double v) {
   if (std::isnan(v)) return "nan";
@@ -244,4 +244,4 @@ CsvData parse_csv(const std::string& text, const std::string& source) {
 
 CsvData read_csv(const std::string& path) { return parse_csv(read_file(path), path); }
 
-}  // namespace sinklab::report
+}  // namespace sinklab
