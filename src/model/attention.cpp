@@ -37,12 +37,4 @@ at::Tensor visible_keys(const at::Tensor& scores, int64_t q_offset) {
   return torch::arange(q_offset + 1, q_offset + Tq + 1, scores.options()).unsqueeze(-1);
 }
 
-at::Tensor attention_weights(const std::string& kind, const at::Tensor& scores, int64_t q_offset) {
-  const AttnVariant& v = attn_variant(kind);
-  require(v.params == nullptr, "attention kind '" + kind + "' has parameters; run it through a model");
-  return v.weights(scores, q_offset, [&](const std::string& n) -> const at::Tensor& {
-    fail("internal: attention kind '" + kind + "' asked for parameter '" + n + "'");
-  });
-}
-
 }  // namespace sinklab

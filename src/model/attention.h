@@ -51,9 +51,6 @@ std::string attn_variants_help();
 // normalise by it: relu, sigmoid).
 at::Tensor visible_keys(const at::Tensor& scores, int64_t q_offset);
 
-// Weights of a parameter-free variant (tests, analysis); InputError if it has parameters.
-at::Tensor attention_weights(const std::string& kind, const at::Tensor& scores, int64_t q_offset = 0);
-
 // The qk-norm switch (src/model/attn/qk_norm.cpp): RMSNorm on queries and keys before
 // rotary, "none" | "head" (one weight [head_dim] shared by the heads, Qwen3) | "full"
 // (over each projection's full width, weights [H*head_dim] and [Hkv*head_dim], OLMo-2).
