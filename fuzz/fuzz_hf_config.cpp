@@ -1,4 +1,4 @@
-// libFuzzer target for Hugging Face config.json handling (src/io/hf_dir.h): parse the
+// libFuzzer target for Hugging Face config.json handling (src/model/arch/hf_dir.h): parse the
 // input as config.json; if it is accepted, map it onto the weights of the tiny
 // models in tests/data/hf (shape/dtype checks) and read every mapped weight. Only
 // InputError may escape the parser; mapped weights must have their declared size.
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/error.h"
-#include "io/hf_dir.h"
+#include "model/arch/hf_dir.h"
 #include "io/json_io.h"
 #include "io/safetensors.h"
 

@@ -15,36 +15,9 @@
 
 namespace sinklab::llm {
 
-std::string ablation_name(AblationKind k) { return k == AblationKind::ZeroHead ? "zero-head" : "attend-sink"; }
-
-void add_ablation(Hooks& hooks, AblationKind kind, const HeadRef& hr, int sink_pos, int64_t batch_index) {
-  const int head = hr.head;
-  if (kind == AblationKind::ZeroHead) {
-    hooks.add_override(HookPoint::Z, hr.layer, [=](const at::Tensor& z) {  // [B, T, H, hd]
-      auto o = z.clone();
-      if (batch_index >= 0)
-        o[batch_index].select(1, head).zero_();
-      else
-        o.select(2, head).zero_();
-      return o;
-    });
-  } else {
-    hooks.add_override(HookPoint::Pattern, hr.layer, [=](const at::Tensor& p) {  // [B, H, T, T]
-      auto o = p.clone();
-      const int64_t T = p.size(2);
-      if (sink_pos >= T) return o;
-      auto set = [&](at::Tensor ph) {  // [T, T] of one batch element's head
-        auto sub = ph.narrow(0, sink_pos, T - sink_pos);
-        sub.zero_();
-        sub.select(1, sink_pos).fill_(1.0);
-      };
-      if (batch_index >= 0)
-        set(o[batch_index][head]);
-      else
-        for (int64_t b = 0; b < o.size(0); ++b) set(o[b][head]);
-      return o;
-    });
-  }
+const std::vector<Intervention>& scan_interventions() {
+  static const std::vector<Intervention> k = {Intervention::ZeroHead, Intervention::AttendSink};
+  return k;
 }
 
 std::vector<double> sequence_loss(const Transformer& model, const at::Tensor& tokens, Hooks* hooks) {
@@ -63,11 +36,11 @@ AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vec
   auto t0 = std::chrono::steady_clock::now();
   struct Job {
     HeadRef head;
-    AblationKind kind;
+    Intervention kind;
   };
   std::vector<Job> jobs;
   for (auto& h : heads)
-    for (auto k : {AblationKind::ZeroHead, AblationKind::SinkAttention}) jobs.push_back({h, k});
+    for (auto k : scan_interventions()) jobs.push_back({h, k});
   // results[(job, domain)]
   auto ndocs = [&](size_t d) {
     size_t n = r.domains[d].docs.size();
@@ -95,7 +68,7 @@ AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vec
         const size_t gn = std::min(jobs.size() - g0, (size_t)opt.batch);
         Hooks h;
         for (size_t i = 0; i < gn; ++i)
-          add_ablation(h, jobs[g0 + i].kind, jobs[g0 + i].head, r.opt.sink_pos, (int64_t)i);
+          add_intervention(h, jobs[g0 + i].kind, InterventionSite{jobs[g0 + i].head, r.opt.sink_pos, {}, (int64_t)i, {}});
         auto losses = sequence_loss(model, x.expand({(int64_t)gn, x.size(1)}).contiguous(), &h);
         ++run.forward_passes;
         run.ablated_sequences += (int)gn;
@@ -122,7 +95,7 @@ AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, c
     size_t n = r.domains[d].docs.size();
     return opt.max_docs > 0 ? std::min(n, (size_t)opt.max_docs) : n;
   };
-  const AblationKind kinds[2] = {AblationKind::ZeroHead, AblationKind::SinkAttention};
+  const auto& kinds = scan_interventions();
   std::vector<AblationResult> res;
   for (int l = 0; l < L; ++l)
     for (int h = 0; h < H; ++h)
@@ -133,7 +106,7 @@ AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, c
           a.delta.assign(ndocs(d), 0.0);
           res.push_back(std::move(a));
         }
-  auto slot = [&](int l, int h, int k, size_t d) -> AblationResult& { return res[((size_t)(l * H + h) * 2 + k) * nd + d]; };
+  auto slot = [&](int l, int h, int k, size_t d) -> AblationResult& { return res[((size_t)(l * H + h) * kinds.size() + k) * nd + d]; };
   int64_t total = 0;
   for (size_t d = 0; d < nd; ++d) total += (int64_t)ndocs(d);
   Progress bar(total, "attribution", opt.progress);

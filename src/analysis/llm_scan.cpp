@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "analysis/llm_scan_util.h"
+#include "analysis/sink_metrics.h"
 #include "data/tokenizer.h"
 #include "io/error.h"
 #include "io/progress.h"
@@ -62,9 +63,9 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
   // Residual (massive activations).
   auto R = h.get(HookPoint::ResidPost, l)[0].to(torch::kFloat64);  // [T, d]
   const int64_t T = R.size(0), d = R.size(1);
-  auto norms = R.norm(2, -1);
-  ld.resid_sink = norms[P].item<double>();
-  ld.resid_other = ((norms.sum() - norms[P]) / double(T - 1)).item<double>();
+  auto rn = sink::norms_at_sink(R, 0, P);
+  ld.resid_sink = rn.sink.item<double>();
+  ld.resid_other = rn.other.item<double>();
   auto A = R.abs();
   ld.median_abs = A.flatten().median().item<double>();
   auto [tv, ti] = A[P].topk(3);
@@ -81,7 +82,7 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
   auto v = h.get(HookPoint::V, l)[0].to(torch::kFloat64);             // [T, H, hd]
   const int64_t nq = T - 1 - P;
   auto ps = pat.narrow(1, P + 1, nq);                                  // [H, nq, T]
-  auto sink = ps.select(2, P).mean(1);                                 // [H]
+  auto sink = sink::mass(ps, P).mean(1);                               // [H]
   auto top = std::get<0>(ps.topk(2, -1));                              // [H, nq, 2]
   auto top1 = top.select(2, 0).mean(1), top2 = top.sum(-1).mean(1);
   auto logn = torch::arange(P + 2, T + 1, torch::kFloat32).log();     // visible keys of q: q + 1
@@ -90,13 +91,9 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
   auto col = ps.sum(1);                                                // [H, T]
   auto c = col / col.sum(-1, true);
   auto colent = -(c * c.clamp_min(1e-30).log()).sum(-1) / std::log((double)T);
-  auto vn = v.norm(2, -1);                                             // [T, H]
-  auto vs = vn[P], vo = (vn.sum(0) - vn[P]) / double(T - 1);
-  auto ss = sc.narrow(1, P + 1, nq);                                   // [H, nq, T]
-  auto fin = torch::isfinite(ss);
-  auto s0 = torch::where(fin, ss, torch::zeros_like(ss));
-  auto cnt = fin.sum(-1).to(torch::kFloat32) - 1.0;
-  auto gap = s0.select(2, P) - (s0.sum(-1) - s0.select(2, P)) / cnt.clamp_min(1.0);  // [H, nq]
+  auto vn = sink::norms_at_sink(v, 0, P);                              // [H]
+  auto vs = vn.sink, vo = vn.other;
+  auto gap = sink::logit_gap(sc.narrow(1, P + 1, nq), P);              // [H, nq]
   auto gmean = gap.mean(1), gstd = nq > 1 ? gap.std(1) : torch::zeros_like(gmean);
   // Secondary sinks: mean attention on key k from queries q > k (q > P).
   auto diag = torch::zeros({pat.size(0), T}, torch::kFloat32);         // p[q=k, k] when k > P

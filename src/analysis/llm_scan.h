@@ -35,6 +35,7 @@
 
 #include "analysis/core/bootstrap.h"
 #include "analysis/core/heads.h"
+#include "analysis/interventions.h"
 #include "model/hooks.h"
 
 namespace sinklab {
@@ -148,24 +149,20 @@ struct HeadRank {
 std::vector<HeadRank> rank_heads(const ScanResult& r, int resamples = 1000, uint64_t seed = 1234);
 
 // ---------------------------------------------------------------- ablation
-enum class AblationKind { ZeroHead, SinkAttention };
-std::string ablation_name(AblationKind k);  // "zero-head", "attend-sink"
+// The interventions (src/analysis/interventions.h) an LLM scan runs on each selected
+// head: zero-head and attend-sink (those with an attribution estimate below).
+const std::vector<Intervention>& scan_interventions();
 
 // "all", "top:K" (K best of `ranked`), or heads "L3H5,7.0" (src/analysis/core/heads.h). InputError on unknown heads.
 std::vector<HeadRef> parse_head_selection(const std::string& spec, int n_layers, int n_heads,
                                           const std::vector<HeadRank>& ranked);
-
-// Adds the intervention to hooks. batch_index >= 0: only that batch element.
-// ZeroHead zeroes the head's z (output before W_O); SinkAttention replaces the
-// head's attention row by a one-hot on sink_pos for every query q >= sink_pos.
-void add_ablation(Hooks& hooks, AblationKind kind, const HeadRef& h, int sink_pos, int64_t batch_index = -1);
 
 // Mean next-token NLL (nats/token) of each row of tokens [B, T+1] (int64).
 std::vector<double> sequence_loss(const Transformer& model, const at::Tensor& tokens, Hooks* hooks = nullptr);
 
 struct AblationResult {
   HeadRef head;
-  AblationKind kind = AblationKind::ZeroHead;
+  Intervention kind = Intervention::ZeroHead;
   int domain = 0;
   std::vector<double> delta;  // [doc] ablated loss - base loss (first max_docs documents)
   Interval ci;

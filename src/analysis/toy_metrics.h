@@ -9,6 +9,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "data/bb.h"
+#include "analysis/interventions.h"
 #include "model/hooks.h"
 
 namespace sinklab {
@@ -51,17 +52,11 @@ ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double t
                        Hooks* hooks = nullptr);
 LossMetrics measure_loss(const Transformer& model, const EvalBatch& eval, Hooks* hooks = nullptr);
 
-// Interventions. Each adds overrides to `hooks` for one head at the query positions
-// selected by `query_mask` ([B, T] bool).
-enum class Intervention { ZeroHead, BosAttention, ZeroBosValue, OraclePattern };
-std::string intervention_name(Intervention k);
-Intervention parse_intervention(const std::string& s);  // InputError on unknown names
+// The queries a toy intervention (src/analysis/interventions.h) acts on.
 enum class Role { Trigger, NonTrigger, All };
 std::string role_name(Role r);
 Role parse_role(const std::string& s);
 at::Tensor role_mask(const EvalBatch& eval, Role r);
-void add_intervention(Hooks& hooks, Intervention kind, int layer, int head, const at::Tensor& query_mask,
-                      const at::Tensor& is_trigger);
 
 struct InterventionResult {
   Intervention kind;

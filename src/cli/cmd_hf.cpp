@@ -1,6 +1,6 @@
 // `sinklab model series DIR...`: Hugging Face checkpoints of one model (revision
 // directories such as step1000/, as Pythia and OLMo publish) ordered by step
-// (src/io/hf_dir.h checkpoint_series).
+// (src/model/arch/hf_dir.h checkpoint_series).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "io/hf_dir.h"
+#include "model/arch/hf_dir.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // `sinklab model info FILE|DIR`: architecture, dimensions, tokenizer and tensor types of
 // a GGUF model file (src/io/gguf_info.cpp) or a Hugging Face model directory
-// (src/io/hf_dir.cpp).
+// (src/model/arch/hf_dir.cpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -12,7 +12,7 @@
 #include "cli/command.h"
 #include "io/gguf.h"
 #include "io/gguf_info.h"
-#include "io/hf_dir.h"
+#include "model/arch/hf_dir.h"
 
 namespace {
 
@@ -31,9 +31,10 @@ sinklab::cli::Registrar reg(41, [](CLI::App& app) {
   cmd->add_flag("--json", o->json, "print machine-readable JSON");
   cmd->add_flag("--tensors", o->tensors, "also list every tensor (name, type, shape)");
   cmd->callback([o] {
+    const std::string& path = o->path;
     std::error_code ec;
-    if (std::filesystem::is_directory(o->path, ec)) {
-      auto s = sinklab::hf::summarize(o->path);
+    if (std::filesystem::is_directory(path, ec)) {
+      auto s = sinklab::hf::summarize(path);
       std::string out = o->json ? sinklab::hf::summary_to_json(s).dump(2, ' ', false,
                                                                         nlohmann::json::error_handler_t::replace) +
                                       "\n"
@@ -41,7 +42,7 @@ sinklab::cli::Registrar reg(41, [](CLI::App& app) {
       std::fwrite(out.data(), 1, out.size(), stdout);
       return;
     }
-    sinklab::gguf::GgufFile f(o->path);
+    sinklab::gguf::GgufFile f(path);
     auto s = sinklab::gguf::summarize(f);
     std::string out = o->json ? sinklab::gguf::summary_to_json(s, o->tensors)
                                       .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +

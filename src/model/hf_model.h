@@ -1,22 +1,24 @@
 // Hugging Face model directories on the one block family (src/model/transformer.h).
-// config.json and the weight mapping are read torch-free (src/io/hf_dir.h); this
-// file turns them into a ModelSpec and a Transformer. load_pretrained(DIR)
+// config.json and the weight mapping are read torch-free (src/model/arch/hf_dir.h,
+// one file per family under src/model/arch/); this file builds the Transformer. load_pretrained(DIR)
 // (src/model/pretrained.h) calls it for directories.
 #pragma once
 #include <memory>
 #include <string>
 
-#include "io/hf_dir.h"
+#include "model/arch/hf_dir.h"
 #include "model/spec.h"
 
 namespace sinklab {
 
 class Transformer;
 
-// The ModelSpec of a normalised config.json (HF rotary convention: rotate halves).
+// The finalized ModelSpec of a config.json (HF rotary convention: rotate halves).
 ModelSpec spec_from_hf(const hf::HfConfig& c);
 // Reads <dir>/config.json and the (sharded) safetensors weights, F32/F16/BF16
 // converted to float32. InputError naming the file and key/tensor on any problem.
 std::unique_ptr<Transformer> transformer_from_hf_dir(const std::string& dir);
+// The same from a config.json already read (its directory holds the weights).
+std::unique_ptr<Transformer> transformer_from_hf(const hf::HfConfig& c);
 
 }  // namespace sinklab

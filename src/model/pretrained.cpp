@@ -11,6 +11,7 @@
 #include "io/dequant.h"
 #include "io/error.h"
 #include "io/gguf.h"
+#include "model/arch/arch.h"
 #include "model/hf_model.h"
 #include "model/transformer.h"
 
@@ -43,60 +44,11 @@ void load_tensor(Transformer& m, const gguf::GgufFile& f, const std::string& gna
 }  // namespace
 
 std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f) {
-  const std::string arch = f.architecture();
-  require(arch == "llama" || arch == "mistral" || arch == "qwen2",
-          fmt::format("'{}': unsupported architecture '{}' (supported from GGUF: llama, mistral, qwen2)", f.path(),
-                      gguf::printable(arch)));
-  auto key = [&](const char* k) { return arch + "." + k; };
-  ModelSpec s;
-  s.arch = arch;
-  s.n_layers = (int)f.get_u32(key("block_count"));
-  s.d_model = (int)f.get_u32(key("embedding_length"));
-  s.d_ff = (int)f.get_u32(key("feed_forward_length"));
-  s.n_heads = (int)f.get_u32(key("attention.head_count"));
-  s.n_kv_heads = (int)f.get_u32_or(key("attention.head_count_kv"), (uint32_t)s.n_heads);
-  s.norm_eps = f.get_f32(key("attention.layer_norm_rms_epsilon"));
-  s.n_ctx = (int)std::min<uint32_t>(f.get_u32_or(key("context_length"), 2048), 1u << 20);
-  s.rope_theta = f.get_f32_or(key("rope.freq_base"), 10000.0f);
-  require(s.n_heads > 0 && s.d_model % s.n_heads == 0,
-          fmt::format("'{}': embedding_length {} is not divisible by head_count {}", f.path(), s.d_model, s.n_heads));
-  s.head_dim = (int)f.get_u32_or(key("attention.key_length"), (uint32_t)(s.d_model / s.n_heads));
-  s.rope_dim = (int)f.get_u32_or(key("rope.dimension_count"), (uint32_t)s.head_dim);
-  const gguf::TensorInfo& emb = f.tensor("token_embd.weight");
-  require(emb.shape().size() == 2 && emb.shape()[1] == s.d_model,
-          fmt::format("'{}': token_embd.weight has shape {}, expected [vocab, {}]", f.path(), emb.shape_string(),
-                      s.d_model));
-  s.vocab = (int)emb.shape()[0];
-  s.norm = NormKind::RMSNorm;
-  s.pos = PosKind::Rotary;
-  s.rope_interleaved = true;  // GGUF llama tensors are stored for adjacent-pair rotation
-  s.mlp = MlpKind::SwiGLU;
-  s.attn = "softmax";
-  s.attn_bias = arch == "qwen2";
-  s.tied_embeddings = f.find_tensor("output.weight") == nullptr;
+  const Architecture& a = arch_for_gguf(f);
+  ModelSpec s = a.gguf_config(f);
   s.finalize();
   auto m = std::make_unique<Transformer>(s);
-  load_tensor(*m, f, "token_embd.weight", "embed.W_E");
-  for (int l = 0; l < s.n_layers; ++l) {
-    auto g = [&](const char* n) { return fmt::format("blk.{}.{}", l, n); };
-    auto p = [&](const char* n) { return fmt::format("blocks.{}.{}", l, n); };
-    load_tensor(*m, f, g("attn_norm.weight"), p("ln1.w"));
-    load_tensor(*m, f, g("attn_q.weight"), p("attn.W_Q"));
-    load_tensor(*m, f, g("attn_k.weight"), p("attn.W_K"));
-    load_tensor(*m, f, g("attn_v.weight"), p("attn.W_V"));
-    load_tensor(*m, f, g("attn_output.weight"), p("attn.W_O"));
-    if (s.attn_bias) {
-      load_tensor(*m, f, g("attn_q.bias"), p("attn.b_Q"));
-      load_tensor(*m, f, g("attn_k.bias"), p("attn.b_K"));
-      load_tensor(*m, f, g("attn_v.bias"), p("attn.b_V"));
-    }
-    load_tensor(*m, f, g("ffn_norm.weight"), p("ln2.w"));
-    load_tensor(*m, f, g("ffn_up.weight"), p("mlp.W_in"));
-    load_tensor(*m, f, g("ffn_gate.weight"), p("mlp.W_gate"));
-    load_tensor(*m, f, g("ffn_down.weight"), p("mlp.W_out"));
-  }
-  load_tensor(*m, f, "output_norm.weight", "ln_final.w");
-  if (!s.tied_embeddings) load_tensor(*m, f, "output.weight", "unembed.W_U");
+  for (const auto& [gname, pname] : a.gguf_tensors(s)) load_tensor(*m, f, gname, pname);
   return m;
 }
 
@@ -110,7 +62,7 @@ PretrainedModel load_pretrained(const std::string& path) {
     pm.arch = c.model_type;
     std::filesystem::path p(path);
     pm.name = (p.filename().empty() ? p.parent_path() : p).filename().string();
-    pm.model = transformer_from_hf_dir(path);
+    pm.model = transformer_from_hf(c);
     if (auto tok = tokenizer_from_hf_dir(path)) pm.tokenizer = std::make_unique<Tokenizer>(std::move(*tok));
     return pm;
   }

@@ -1,6 +1,6 @@
-// Pretrained LLMs on the one block family: a ModelSpec and weights read from a
-// model file. GGUF (llama architecture family) now; Hugging Face directories later
-// through the same entry point.
+// Pretrained LLMs on the one block family: a ModelSpec and weights read from a GGUF
+// model file or a Hugging Face model directory, through the architecture table
+// (src/model/arch/arch.h: one file per family).
 #pragma once
 #include <memory>
 #include <cstdint>
@@ -27,9 +27,9 @@ struct PretrainedModel {
   PretrainedModel(PretrainedModel&&) noexcept;
 };
 
-// Architectures read from GGUF: llama (and the llama-compatible "mistral", "qwen2"
-// layouts whose tensors are named the llama way). InputError for others, or for
-// missing metadata and tensors of the wrong shape.
+// The families that have a GGUF table (llama, and the llama-compatible "mistral" and
+// "qwen2" layouts). InputError for others, or for missing metadata and tensors of the
+// wrong shape.
 std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f);
 // Opens a GGUF model file, or a Hugging Face model directory (src/model/hf_model.h;
 // its tokenizer from tokenizer.json / tokenizer.model when present).

@@ -1,5 +1,7 @@
 // Architecture as data: one spec drives the one block implementation
 // (src/model/transformer.cpp) for the toy BB models and pretrained families alike.
+// Torch-free: the switches' names are in src/model/arch/spec_names.cpp (core library);
+// finalize() checks the attention variant against its registry (src/model/spec.cpp).
 #pragma once
 #include <string>
 #include <vector>

@@ -16,7 +16,6 @@
 
 namespace sinklab::report {
 
-using llm::AblationKind;
 using llm::HeadDoc;
 using llm::LayerDoc;
 using llm::ScanResult;
@@ -25,7 +24,7 @@ namespace {
 
 std::string cfg_name(const ScanResult& r) { return r.opt.add_bos ? "bos" : "no-bos"; }
 
-const llm::AblationResult* find_ablation(const llm::AblationRun* run, const llm::HeadRef& h, AblationKind k, int dom) {
+const llm::AblationResult* find_ablation(const llm::AblationRun* run, const llm::HeadRef& h, Intervention k, int dom) {
   if (!run) return nullptr;
   for (auto& a : run->results)
     if (a.head == h && a.kind == k && a.domain == dom) return &a;
@@ -162,11 +161,11 @@ std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmRepo
     CsvWriter abd({"layer", "head", "intervention", "domain", "doc", "delta_loss_nats"});
     for (auto& a : in.ablation->results) {
       double mass = llm::head_mean(r.domains[a.domain], r.n_heads, a.head.layer, a.head.head, &HeadDoc::sink_mass);
-      ab.add_row({a.head.layer, a.head.head, llm::ablation_name(a.kind), r.domains[a.domain].name, mass,
+      ab.add_row({a.head.layer, a.head.head, intervention_name(a.kind), r.domains[a.domain].name, mass,
                   head_state(mass, r.opt.dormant_threshold), a.ci.mean, a.ci.lo, a.ci.hi,
                   (int)a.delta.size()});
       for (size_t di = 0; di < a.delta.size(); ++di)
-        abd.add_row({a.head.layer, a.head.head, llm::ablation_name(a.kind), r.domains[a.domain].name, (int)di,
+        abd.add_row({a.head.layer, a.head.head, intervention_name(a.kind), r.domains[a.domain].name, (int)di,
                      a.delta[di]});
     }
     put(ab, "ablation.csv");
@@ -177,7 +176,7 @@ std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmRepo
                   "est_hi", "docs"});
     for (auto& a : in.attribution->results) {
       double mass = llm::head_mean(r.domains[a.domain], r.n_heads, a.head.layer, a.head.head, &HeadDoc::sink_mass);
-      at.add_row({a.head.layer, a.head.head, llm::ablation_name(a.kind), r.domains[a.domain].name, mass,
+      at.add_row({a.head.layer, a.head.head, intervention_name(a.kind), r.domains[a.domain].name, mass,
                   head_state(mass, r.opt.dormant_threshold), a.ci.mean, a.ci.lo, a.ci.hi,
                   (int)a.delta.size()});
     }
@@ -200,8 +199,8 @@ std::vector<std::string> ablation_verdicts(const LlmReportInput& in, int max_hea
   int n = 0;
   for (auto& h : in.ranked) {
     if (n >= max_heads) break;
-    auto* za = find_ablation(in.ablation, h.head, AblationKind::ZeroHead, h.dom_a);
-    auto* zb = find_ablation(in.ablation, h.head, AblationKind::ZeroHead, h.dom_b);
+    auto* za = find_ablation(in.ablation, h.head, Intervention::ZeroHead, h.dom_a);
+    auto* zb = find_ablation(in.ablation, h.head, Intervention::ZeroHead, h.dom_b);
     if (!za || !zb) continue;
     ++n;
     // "act" = the domain where the head puts less mass on the sink (more active).
@@ -238,8 +237,8 @@ std::vector<std::string> attribution_summary(const LlmReportInput& in) {
   int n = 0, larger = 0, larger_sig = 0, sig = 0;
   for (auto& h : in.ranked) {
     if (!h.domain_dependent()) continue;
-    auto* za = find_ablation(in.attribution, h.head, AblationKind::ZeroHead, h.dom_a);
-    auto* zb = find_ablation(in.attribution, h.head, AblationKind::ZeroHead, h.dom_b);
+    auto* za = find_ablation(in.attribution, h.head, Intervention::ZeroHead, h.dom_a);
+    auto* zb = find_ablation(in.attribution, h.head, Intervention::ZeroHead, h.dom_b);
     if (!za || !zb) continue;
     const auto* act = h.dormant_a ? zb : za;  // the domain where the head is active
     const auto* dor = h.dormant_a ? za : zb;
@@ -461,8 +460,8 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
     std::vector<std::string> hdr{"rank", "head", "domains (a - b)", "sink mass a", "sink mass b",
                                  "diff [95% CI]", "class a / b"};
     if (in.ablation)
-      for (auto k : {AblationKind::ZeroHead, AblationKind::SinkAttention})
-        for (auto& d : r.domains) hdr.push_back(llm::ablation_name(k) + " Δloss " + d.name);
+      for (auto k : llm::scan_interventions())
+        for (auto& d : r.domains) hdr.push_back(intervention_name(k) + " Δloss " + d.name);
     std::vector<std::vector<std::string>> rows;
     for (size_t i = 0; i < in.ranked.size() && (int)i < in.top_table; ++i) {
       const auto& h = in.ranked[i];
@@ -472,7 +471,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
           format_measured(h.mass_b), fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", h.diff.mean, h.diff.lo, h.diff.hi),
           std::string(h.dormant_a ? "dormant" : "active") + " / " + (h.dormant_b ? "dormant" : "active")};
       if (in.ablation)
-        for (auto k : {AblationKind::ZeroHead, AblationKind::SinkAttention})
+        for (auto k : llm::scan_interventions())
           for (size_t d = 0; d < r.domains.size(); ++d) {
             auto* a = find_ablation(in.ablation, h.head, k, (int)d);
             row.push_back(a ? fmt::format("{:+.4f} [{:+.4f}, {:+.4f}]", a->ci.mean, a->ci.lo, a->ci.hi) : "—");
@@ -501,7 +500,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
       BarSeries s;
       s.name = r.domains[d].name;
       for (auto& h : hs) {
-        auto* a = find_ablation(in.ablation, h, AblationKind::ZeroHead, (int)d);
+        auto* a = find_ablation(in.ablation, h, Intervention::ZeroHead, (int)d);
         s.values.push_back(a ? a->ci.mean : 0.0);
         s.errors.push_back(a ? (a->ci.hi - a->ci.lo) / 2 : 0.0);
       }
@@ -541,7 +540,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
         for (int l = 0; l < r.n_layers; ++l) {
           std::vector<double> row;
           for (int h = 0; h < r.n_heads; ++h) {
-            auto* a = find_ablation(in.attribution, {l, h}, AblationKind::ZeroHead, (int)d);
+            auto* a = find_ablation(in.attribution, {l, h}, Intervention::ZeroHead, (int)d);
             row.push_back(a ? a->ci.mean : std::nan(""));
           }
           hm.values.push_back(row);

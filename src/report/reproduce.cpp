@@ -268,8 +268,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
   std::vector<SeedValues> sv(N);
   // Intervention table: (intervention, role) -> per-seed (d non-trigger, d trigger).
   std::map<std::pair<int, int>, std::vector<std::pair<double, double>>> interventions;
-  const std::vector<Intervention> kinds = {Intervention::ZeroHead, Intervention::BosAttention,
-                                           Intervention::ZeroBosValue, Intervention::OraclePattern};
+  const std::vector<Intervention>& kinds = all_interventions();
   const std::vector<Role> roles = {Role::NonTrigger, Role::Trigger};
   for (size_t i = 0; i < N; ++i) {
     SeedValues& v = sv[i];

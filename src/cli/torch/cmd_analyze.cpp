@@ -91,9 +91,7 @@ void run_intervene(const InterveneArgs& a) {
   }
   std::vector<Intervention> kinds;
   for (auto& k : a.kinds) kinds.push_back(parse_intervention(k));
-  if (kinds.empty())
-    kinds = {Intervention::ZeroHead, Intervention::BosAttention, Intervention::ZeroBosValue,
-             Intervention::OraclePattern};
+  if (kinds.empty()) kinds = all_interventions();
   std::vector<Role> roles;
   for (auto& r : a.roles) roles.push_back(parse_role(r));
   if (roles.empty()) roles = {Role::NonTrigger, Role::Trigger, Role::All};
@@ -145,7 +143,7 @@ Registrar reg(30, [](CLI::App& app) {
     c->add_option("run_dir", a->run, "run directory")->required();
     c->add_option("--checkpoint", a->checkpoint, "checkpoint step (default: last)");
     c->add_option("--head", a->heads, "a head as L0H0 or 0.0 (repeatable; default: every head)");
-    c->add_option("--kind", a->kinds, "zero-head | attend-bos | zero-bos-value | oracle-pattern (repeatable)");
+    c->add_option("--kind", a->kinds, intervention_names() + " (repeatable; src/analysis/interventions.h)");
     c->add_option("--role", a->roles, "queries: trigger | non-trigger | all (repeatable)");
     c->add_option("--eval-seqs", a->eval_seqs, "sequences in the evaluation batch")->capture_default_str();
     c->add_flag("--json", a->json, "JSON output");

@@ -1,4 +1,4 @@
-// Hugging Face model directories, torch-free part (src/io/hf_dir.h): config.json ->
+// Hugging Face model directories, torch-free part (src/model/arch/hf_dir.h): config.json ->
 // normalised config, weight mapping (Conv1D transpose, fused QKV splits), checkpoint
 // series. Inputs: tests/data/hf (tests/tools/make_hf_tiny.py, made by transformers).
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "io/error.h"
-#include "io/hf_dir.h"
+#include "model/arch/hf_dir.h"
 #include "io/json_io.h"
 #include "io/safetensors.h"
 
@@ -45,48 +45,48 @@ json llama_json() {
 TEST(HfConfig, LlamaFamilySwitches) {
   auto c = hf::parse_config(llama_json(), "x/config.json");
   EXPECT_EQ(c.model_type, "llama");
-  EXPECT_EQ(c.norm, "rmsnorm");
-  EXPECT_DOUBLE_EQ(c.norm_eps, 1e-5);
-  EXPECT_EQ(c.n_kv_heads, 2);
-  EXPECT_EQ(c.head_dim, 8);
-  EXPECT_EQ(c.rope_dim, 8);
-  EXPECT_DOUBLE_EQ(c.rope_theta, 500000.0);
-  EXPECT_EQ(c.mlp, "swiglu");
-  EXPECT_FALSE(c.attn_bias);
-  EXPECT_FALSE(c.learned_pos);
+  EXPECT_EQ(c.spec.norm, NormKind::RMSNorm);
+  EXPECT_DOUBLE_EQ(c.spec.norm_eps, 1e-5);
+  EXPECT_EQ(c.spec.n_kv_heads, 2);
+  EXPECT_EQ(c.spec.head_dim, 8);
+  EXPECT_EQ(c.spec.rope_dim, 8);
+  EXPECT_DOUBLE_EQ(c.spec.rope_theta, 500000.0);
+  EXPECT_EQ(c.spec.mlp, MlpKind::SwiGLU);
+  EXPECT_FALSE(c.spec.attn_bias);
+  EXPECT_EQ(c.spec.pos, PosKind::Rotary);
   auto q = llama_json();
   q["model_type"] = "qwen2";
   auto cq = hf::parse_config(q, "x/config.json");
-  EXPECT_TRUE(cq.attn_bias);
-  EXPECT_FALSE(cq.attn_out_bias);
+  EXPECT_TRUE(cq.spec.attn_bias);
+  EXPECT_FALSE(cq.spec.attn_out_bias);
   auto mi = llama_json();
   mi["model_type"] = "mistral";
   mi["head_dim"] = 16;  // explicit head_dim wins over hidden_size / heads
   mi["sliding_window"] = 4096;
   auto cm = hf::parse_config(mi, "x/config.json");
-  EXPECT_EQ(cm.head_dim, 16);
+  EXPECT_EQ(cm.spec.head_dim, 16);
   ASSERT_TRUE(cm.sliding_window.has_value());
   EXPECT_EQ(*cm.sliding_window, 4096);
 }
 
 TEST(HfConfig, TinyModelsFromTransformers) {
   auto olmo = hf::read_config(hfdata("olmo"));
-  EXPECT_EQ(olmo.norm, "layernorm_noaffine");
-  EXPECT_DOUBLE_EQ(olmo.qkv_clip, 1.0);
+  EXPECT_EQ(olmo.spec.norm, NormKind::LayerNormNoAffine);
+  EXPECT_DOUBLE_EQ(olmo.spec.qkv_clip, 1.0);
   auto neox = hf::read_config(hfdata("gpt_neox"));
-  EXPECT_TRUE(neox.parallel_attn_mlp);
-  EXPECT_EQ(neox.head_dim, 16);
-  EXPECT_EQ(neox.rope_dim, 4);  // rotary_pct 0.25
-  EXPECT_TRUE(neox.attn_bias && neox.attn_out_bias && neox.mlp_bias);
-  EXPECT_EQ(neox.mlp, "gelu");
+  EXPECT_TRUE(neox.spec.parallel_attn_mlp);
+  EXPECT_EQ(neox.spec.head_dim, 16);
+  EXPECT_EQ(neox.spec.rope_dim, 4);  // rotary_pct 0.25
+  EXPECT_TRUE(neox.spec.attn_bias && neox.spec.attn_out_bias && neox.spec.mlp_bias);
+  EXPECT_EQ(neox.spec.mlp, MlpKind::GELU);
   auto gpt2 = hf::read_config(hfdata("gpt2"));
-  EXPECT_TRUE(gpt2.learned_pos);
-  EXPECT_EQ(gpt2.mlp, "gelu_tanh");
-  EXPECT_EQ(gpt2.d_ff, 256);
-  EXPECT_EQ(gpt2.n_ctx, 32);
-  EXPECT_TRUE(gpt2.tied_embeddings);
+  EXPECT_EQ(gpt2.spec.pos, PosKind::Learned);
+  EXPECT_EQ(gpt2.spec.mlp, MlpKind::GELUTanh);
+  EXPECT_EQ(gpt2.spec.d_ff, 256);
+  EXPECT_EQ(gpt2.spec.n_ctx, 32);
+  EXPECT_TRUE(gpt2.spec.tied_embeddings);
   auto qwen = hf::read_config(hfdata("qwen2"));
-  EXPECT_TRUE(qwen.tied_embeddings);
+  EXPECT_TRUE(qwen.spec.tied_embeddings);
 }
 
 TEST(HfConfig, BadKeysNameFileAndKey) {

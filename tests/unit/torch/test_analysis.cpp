@@ -100,7 +100,7 @@ TEST(ToyMetrics, InterventionsEqualHandComputations) {
   auto all = role_mask(f.eval, Role::All);
   // Zeroing the head everywhere == the model without W_O.
   Hooks z;
-  add_intervention(z, Intervention::ZeroHead, 0, 0, all, f.eval.is_trigger);
+  add_intervention(z, Intervention::ZeroHead, InterventionSite{{0, 0}, 0, all, -1, f.eval.is_trigger});
   auto a = f.model->token_nll(f.eval.tokens, &z);
   Transformer m2(f.model->spec());
   for (auto& [n, p] : f.model->named_parameters()) m2.set_param(n, p);
@@ -108,18 +108,18 @@ TEST(ToyMetrics, InterventionsEqualHandComputations) {
   EXPECT_TRUE(torch::allclose(a, m2.token_nll(f.eval.tokens), 1e-5, 1e-6));
   // Attend-BOS everywhere == imposing the BOS pattern directly.
   Hooks b, b2;
-  add_intervention(b, Intervention::BosAttention, 0, 0, all, f.eval.is_trigger);
+  add_intervention(b, Intervention::AttendSink, InterventionSite{{0, 0}, 0, all, -1, f.eval.is_trigger});
   auto pat = fixed_pattern(24, true);
   b2.add_override(HookPoint::Pattern, 0, [&](const at::Tensor& p) { return pat.expand_as(p).contiguous(); });
   EXPECT_TRUE(torch::allclose(f.model->token_nll(f.eval.tokens, &b), f.model->token_nll(f.eval.tokens, &b2)));
   // Attend-BOS plus zero-BOS-value everywhere == zeroing the head.
   Hooks bz;
-  add_intervention(bz, Intervention::BosAttention, 0, 0, all, f.eval.is_trigger);
-  add_intervention(bz, Intervention::ZeroBosValue, 0, 0, all, f.eval.is_trigger);
+  add_intervention(bz, Intervention::AttendSink, InterventionSite{{0, 0}, 0, all, -1, f.eval.is_trigger});
+  add_intervention(bz, Intervention::ZeroSinkValue, InterventionSite{{0, 0}, 0, all, -1, f.eval.is_trigger});
   EXPECT_TRUE(torch::allclose(f.model->token_nll(f.eval.tokens, &bz), a, 1e-5, 1e-6));
   // Oracle pattern: previous token at trigger queries, BOS elsewhere, by hand.
   Hooks o, o2;
-  add_intervention(o, Intervention::OraclePattern, 0, 0, all, f.eval.is_trigger);
+  add_intervention(o, Intervention::OraclePattern, InterventionSite{{0, 0}, 0, all, -1, f.eval.is_trigger});
   auto trig = f.eval.is_trigger;
   o2.add_override(HookPoint::Pattern, 0, [&](const at::Tensor& p) {
     auto out = torch::zeros_like(p);

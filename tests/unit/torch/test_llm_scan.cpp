@@ -114,7 +114,7 @@ TEST(LlmScan, ZeroHeadEqualsZeroedOutputColumns) {
   auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end()), torch::kInt64).unsqueeze(0);
   const HeadRef hr{5, 3};
   Hooks h;
-  add_ablation(h, AblationKind::ZeroHead, hr, 0);
+  add_intervention(h, Intervention::ZeroHead, InterventionSite{hr});
   double hooked = sequence_loss(*pm->model, x, &h)[0];
   double base = sequence_loss(*pm->model, x)[0];
   const std::string name = "blocks.5.attn.W_O";
@@ -143,7 +143,7 @@ TEST(LlmScan, AttendSinkCopiesTheSinkValue) {
   auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end() - 1), torch::kInt64).unsqueeze(0);
   for (int P : {0, 4}) {
     Hooks h;
-    add_ablation(h, AblationKind::SinkAttention, {7, 2}, P);
+    add_intervention(h, Intervention::AttendSink, InterventionSite{{7, 2}, P});
     h.record(HookPoint::V, 7);
     h.record(HookPoint::Z, 7);
     h.record(HookPoint::Pattern, 7);
@@ -175,9 +175,9 @@ TEST(LlmScan, BatchedAblationEqualsOneAtATime) {
     const auto& doc = r.domains[a.domain].docs[0];
     auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end()), torch::kInt64).unsqueeze(0);
     Hooks h;
-    add_ablation(h, a.kind, a.head, 0);
+    add_intervention(h, a.kind, InterventionSite{a.head});
     double want = sequence_loss(*pm->model, x, &h)[0] - r.domains[a.domain].base_loss[0];
-    EXPECT_NEAR(a.delta[0], want, 2e-4) << head_label(a.head) << " " << ablation_name(a.kind);
+    EXPECT_NEAR(a.delta[0], want, 2e-4) << head_label(a.head) << " " << intervention_name(a.kind);
     EXPECT_EQ(a.ci.lo, a.ci.hi);  // one document: no spread
   }
 }
@@ -198,14 +198,14 @@ TEST(LlmScan, AttributionIsTheDerivativeAlongTheAblation) {
   const auto& doc = r.domains[0].docs[0];
   auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end()), torch::kInt64).unsqueeze(0);
   for (HeadRef hr : {HeadRef{0, 1}, HeadRef{12, 4}, HeadRef{29, 8}})
-    for (auto kind : {AblationKind::ZeroHead, AblationKind::SinkAttention}) {
+    for (auto kind : scan_interventions()) {
       auto loss_at = [&](double eps) {
         Hooks h;
         h.record(HookPoint::V, hr.layer);
         h.add_override(HookPoint::Z, hr.layer, [&, eps](const at::Tensor& z) {
           auto out = z.clone();
           auto zh = z.select(2, hr.head);  // [B, T, hd]
-          at::Tensor target = kind == AblationKind::ZeroHead
+          at::Tensor target = kind == Intervention::ZeroHead
                                   ? torch::zeros_like(zh)
                                   : h.get(HookPoint::V, hr.layer).select(2, hr.head).narrow(1, 0, 1).expand_as(zh);
           out.select(2, hr.head).copy_(zh + eps * (target - zh));
@@ -219,7 +219,7 @@ TEST(LlmScan, AttributionIsTheDerivativeAlongTheAblation) {
       for (auto& e : est.results)
         if (e.head == hr && e.kind == kind && e.domain == 0) a = &e;
       ASSERT_NE(a, nullptr);
-      EXPECT_NEAR(a->delta[0], fd, 0.05 * std::abs(fd) + 2e-4) << head_label(hr) << " " << ablation_name(kind);
+      EXPECT_NEAR(a->delta[0], fd, 0.05 * std::abs(fd) + 2e-4) << head_label(hr) << " " << intervention_name(kind);
     }
 }
 
@@ -266,3 +266,4 @@ TEST(LlmScan, BootstrapIntervals) {
   EXPECT_GE(d.lo, 2.0);
   EXPECT_LE(d.hi, 6.0);
 }
+

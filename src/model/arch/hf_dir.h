@@ -1,17 +1,11 @@
-// Hugging Face model directories, torch-free: config.json -> a normalised config of
-// the one block family, the mapping of the checkpoint's tensor names onto sinklab's
-// parameter names (src/model/transformer.h) with every shape checked against the
-// config, weights read as float32 from (sharded) safetensors, a summary for
+// Hugging Face model directories, torch-free: config.json -> the ModelSpec of the one
+// block family (through the architecture table, src/model/arch/arch.h), the mapping of
+// the checkpoint's tensor names onto sinklab's parameter names (src/model/transformer.h)
+// with every shape checked against the config, weights read as float32 from (sharded) safetensors, a summary for
 // `sinklab model info DIR`, and checkpoint series (revisions ordered by step).
 // The torch side (src/model/hf_model.cpp) only copies the floats into a Transformer.
 //
-// Architectures (config.json "model_type"):
-//   llama, mistral, qwen2   RMSNorm, rotary (rotate-halves), SwiGLU, GQA; qwen2: q/k/v biases
-//   olmo                    LayerNorm without affine parameters (eps 1e-5), clip_qkv
-//   gpt_neox                LayerNorm, partial rotary (rotary_pct), parallel residual,
-//                           biases, fused per-head query_key_value
-//   gpt2                    learned positions, GELU (tanh), Conv1D weights [in, out],
-//                           fused c_attn, biases, tied lm_head
+// Architectures: src/model/arch/<family>.cpp (llama, mistral, qwen2, olmo; gpt_neox; gpt2).
 // Every problem is an InputError with one line naming the file and the key or tensor.
 #pragma once
 #include <cstdint>
@@ -23,29 +17,19 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace sinklab {
-class ShardedSafetensors;
-}
+#include "model/arch/arch.h"
+#include "model/spec.h"
 
 namespace sinklab::hf {
 
-// config.json, normalised onto the switches of sinklab::ModelSpec (src/model/spec.h).
+// config.json, read once: the family that reads its model_type and the ModelSpec it
+// describes (not finalized; src/model/hf_model.cpp finalizes it and builds the model).
 struct HfConfig {
   std::string dir, config_path;
-  std::string model_type;  // as in config.json
-  int vocab = 0, d_model = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, d_ff = 0;
-  int n_ctx = 0;                  // max_position_embeddings / n_positions
-  std::string norm;               // "rmsnorm" | "layernorm" | "layernorm_noaffine"
-  double norm_eps = 1e-5;
-  bool parallel_attn_mlp = false;
-  bool learned_pos = false;       // false: rotary
-  double rope_theta = 10000.0;
-  int rope_dim = 0;               // rotary dims per head
-  std::string mlp;                // "swiglu" | "gelu" | "gelu_tanh" | "relu"
-  bool attn_bias = false, attn_out_bias = false, mlp_bias = false;
-  double qkv_clip = 0;            // 0 = off
-  bool tied_embeddings = false;
-  std::string torch_dtype;        // informational ("" if absent)
+  std::string model_type;   // as in config.json
+  const Architecture* arch = nullptr;
+  ModelSpec spec;
+  std::string torch_dtype;  // informational ("" if absent)
   std::optional<int> sliding_window;  // informational (not applied)
 };
 
@@ -65,9 +49,10 @@ struct WeightMap {
   std::vector<std::pair<int64_t, int64_t>> rows;
 };
 
-// Every parameter of the sinklab model the config describes (one entry each). Checks that each source tensor exists (with either of
-// the usual prefixes, e.g. "transformer." for GPT-2), has the shape the config
-// implies and dtype F32/F16/BF16; InputError naming the shard file and the tensor.
+// Every parameter of the sinklab model the config describes (one entry each, from the
+// family's table). Checks that each source tensor exists (with either of the usual
+// prefixes, e.g. "transformer." for GPT-2), has the shape the config implies and dtype
+// F32/F16/BF16; InputError naming the shard file and the tensor.
 std::vector<WeightMap> map_weights(const HfConfig& c, const ShardedSafetensors& st);
 // The floats of one mapped parameter (row-major, dst_shape).
 std::vector<float> read_weight(const WeightMap& w, const ShardedSafetensors& st);

@@ -1,0 +1,79 @@
+#include "analysis/llm_series.h"
+
+#include <cmath>
+#include <memory>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "analysis/core/heads.h"
+#include "data/corpus.h"
+#include "data/tokenizer.h"
+#include "data/tokenizer_hf.h"
+#include "io/error.h"
+#include "model/arch/hf_dir.h"
+#include "model/pretrained.h"
+#include "model/transformer.h"
+
+namespace sinklab::llm {
+
+namespace {
+
+SeriesDomain summarize_domain(const ScanResult& r, const DomainScan& ds, double threshold) {
+  SeriesDomain out;
+  out.name = ds.name;
+  out.heads = r.n_layers * r.n_heads;
+  out.docs = (int)ds.docs.size();
+  double mass = 0;
+  for (int l = 0; l < r.n_layers; ++l)
+    for (int h = 0; h < r.n_heads; ++h) {
+      const double m = head_mean(ds, r.n_heads, l, h, &HeadDoc::sink_mass);
+      const double vs = head_mean(ds, r.n_heads, l, h, &HeadDoc::v_sink);
+      const double vo = head_mean(ds, r.n_heads, l, h, &HeadDoc::v_other);
+      out.dormant += is_dormant(m, threshold);
+      mass += m;
+      out.per_head.push_back({l, h, m, vo > 0 ? vs / vo : std::nan("")});
+    }
+  out.mean_sink_mass = mass / out.heads;
+  for (int l = 0; l < r.n_layers; ++l) {
+    const double so = layer_mean(ds, l, &LayerDoc::resid_other);
+    const double ratio = so > 0 ? layer_mean(ds, l, &LayerDoc::resid_sink) / so : 0;
+    if (ratio > out.max_resid_ratio) out.max_resid_ratio = ratio, out.max_resid_layer = l;
+  }
+  return out;
+}
+
+}  // namespace
+
+SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(const SeriesCheckpoint&)>& on_checkpoint) {
+  require(!opt.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
+  validate(opt.scan);
+  auto series = hf::checkpoint_series(opt.paths);
+  require(!series.empty(), "no checkpoint with a step in its name among the given paths");
+  std::vector<std::pair<std::string, std::vector<std::string>>> corpora;
+  for (auto& d : parse_domain_specs(opt.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
+  std::unique_ptr<Tokenizer> shared_tok;
+  if (!opt.tokenizer.empty()) shared_tok = std::make_unique<Tokenizer>(tokenizer_from_path(opt.tokenizer));
+
+  SeriesResult res;
+  res.opt = opt;
+  for (auto& c : corpora) res.domain_names.push_back(c.first);
+  for (const auto& c : series) {
+    auto pm = load_pretrained(c.path);
+    const Tokenizer& tok = shared_tok ? *shared_tok : pm.tok();
+    require((int64_t)tok.vocab_size() <= pm.model->spec().vocab,
+            fmt::format("'{}': the tokenizer has {} tokens but the model only {}", c.path, tok.vocab_size(),
+                        pm.model->spec().vocab));
+    std::vector<DomainDocs> dd;
+    for (auto& [name, texts] : corpora) dd.push_back(prepare_domain(tok, name, texts, opt.scan));
+    auto r = scan(*pm.model, dd, opt.scan);
+    SeriesCheckpoint cp;
+    cp.step = c.step, cp.path = c.path, cp.model_type = c.config.model_type;
+    for (const auto& ds : r.domains) cp.domains.push_back(summarize_domain(r, ds, opt.scan.dormant_threshold));
+    if (on_checkpoint) on_checkpoint(cp);
+    res.checkpoints.push_back(std::move(cp));
+  }
+  return res;
+}
+
+}  // namespace sinklab::llm
