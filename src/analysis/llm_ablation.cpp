@@ -32,6 +32,10 @@ AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vec
                    const AblationOptions& opt) {
   torch::NoGradGuard ng;
   require(opt.batch >= 1, "ablation batch must be >= 1");
+  const std::vector<Intervention>& kinds = opt.kinds.empty() ? scan_interventions() : opt.kinds;
+  for (auto k : kinds)
+    require(k == Intervention::ZeroHead || k == Intervention::AttendSink,
+            "ablation: '" + intervention_name(k) + "' is not one of the scan's interventions (zero-head, attend-sink)");
   AblationRun run;
   auto t0 = std::chrono::steady_clock::now();
   struct Job {
@@ -40,7 +44,7 @@ AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vec
   };
   std::vector<Job> jobs;
   for (auto& h : heads)
-    for (auto k : scan_interventions()) jobs.push_back({h, k});
+    for (auto k : kinds) jobs.push_back({h, k});
   // results[(job, domain)]
   auto ndocs = [&](size_t d) {
     size_t n = r.domains[d].docs.size();
@@ -54,25 +58,54 @@ AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vec
       a.delta.assign(ndocs(d), 0.0);
       res.push_back(std::move(a));
     }
+  // Copies ablated in one layer share the clean forward up to that layer: the jobs go
+  // in layer order, in batches that never mix layers, each starting from the recorded
+  // residual stream entering its layer (Transformer::forward_from).
+  std::vector<size_t> order(jobs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return jobs[x].head.layer < jobs[y].head.layer; });
+  std::vector<std::pair<size_t, size_t>> groups;  // [begin, end) in `order`
+  for (size_t g0 = 0; g0 < order.size();) {
+    size_t g1 = g0 + 1;
+    while (g1 < order.size() && g1 - g0 < (size_t)opt.batch &&
+           jobs[order[g1]].head.layer == jobs[order[g0]].head.layer)
+      ++g1;
+    groups.emplace_back(g0, g1);
+    g0 = g1;
+  }
   int64_t total = 0;
-  const int64_t groups = ((int64_t)jobs.size() + opt.batch - 1) / opt.batch;
-  for (size_t d = 0; d < r.domains.size(); ++d) total += groups * (int64_t)ndocs(d);
+  for (size_t d = 0; d < r.domains.size(); ++d) total += (int64_t)groups.size() * (int64_t)ndocs(d);
   Progress bar(total, "ablation", opt.progress);
   int64_t done = 0;
   const size_t nd = r.domains.size();
+  const torch::Device dev(model.device());
   for (size_t d = 0; d < nd; ++d) {
     const auto& dom = r.domains[d];
     for (size_t di = 0; di < ndocs(d); ++di) {
-      auto x = to_tensor(dom.docs[di].ids);
-      for (size_t g0 = 0; g0 < jobs.size(); g0 += opt.batch) {
-        const size_t gn = std::min(jobs.size() - g0, (size_t)opt.batch);
+      auto ids = to_tensor(dom.docs[di].ids).to(dev);  // [1, T+1]
+      const int64_t T = ids.size(1) - 1;
+      auto x = ids.narrow(1, 0, T), targets = ids.narrow(1, 1, T);
+      Hooks clean;
+      clean.record(HookPoint::ResidPre);
+      model.forward(x, &clean);
+      for (const auto& [g0, g1] : groups) {
+        const int layer = jobs[order[g0]].head.layer;
+        const int64_t gn = (int64_t)(g1 - g0);
         Hooks h;
-        for (size_t i = 0; i < gn; ++i)
-          add_intervention(h, jobs[g0 + i].kind, InterventionSite{jobs[g0 + i].head, r.opt.sink_pos, {}, (int64_t)i, {}});
-        auto losses = sequence_loss(model, x.expand({(int64_t)gn, x.size(1)}).contiguous(), &h);
+        for (size_t i = g0; i < g1; ++i) {
+          InterventionSite site;
+          site.head = jobs[order[i]].head, site.sink_pos = r.opt.sink_pos, site.batch_index = (int64_t)(i - g0);
+          add_intervention(h, jobs[order[i]].kind, site);
+        }
+        auto resid = clean.get(HookPoint::ResidPre, layer).expand({gn, T, -1}).contiguous();
+        auto logits = model.forward_from(layer, resid, &h);
+        auto nll = -torch::log_softmax(logits, -1).gather(2, targets.expand({gn, T}).unsqueeze(-1)).squeeze(-1);
+        auto loss = nll.to(torch::kFloat64).mean(1).cpu();
         ++run.forward_passes;
         run.ablated_sequences += (int)gn;
-        for (size_t i = 0; i < gn; ++i) res[(g0 + i) * nd + d].delta[di] = losses[i] - dom.base_loss[di];
+        for (int64_t i = 0; i < gn; ++i)
+          res[order[g0 + (size_t)i] * nd + d].delta[di] = loss[i].item<double>() - dom.base_loss[di];
         bar.update(++done);
       }
     }

@@ -63,7 +63,13 @@ std::vector<HeadRef> parse_head_selection(const std::string& spec, int n_layers,
       fail("--ablate '" + spec + "': top:K needs a whole number K");
     }
     require(k >= 0, "--ablate '" + spec + "': K must be >= 0");
-    for (int i = 0; i < k && i < (int)ranked.size(); ++i) out.push_back(ranked[i].head);
+    // With two or more domains: the K best-ranked domain-dependent heads (the one
+    // definition: dormant in one domain, active in the other); with one: the K heads
+    // with the most sink mass.
+    for (const auto& h : ranked) {
+      if ((int)out.size() >= k) break;
+      if (h.dom_a == h.dom_b || h.domain_dependent()) out.push_back(h.head);
+    }
     return out;
   }
   std::stringstream ss(spec);

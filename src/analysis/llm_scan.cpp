@@ -176,10 +176,7 @@ ScanResult scan(const Transformer& model, const std::vector<DomainDocs>& domains
       const auto& doc = dd.docs[di];
       require((int)doc.ids.size() >= opt.sink_pos + 3, "document too short for the sink position");
       Hooks h;
-      h.record(HookPoint::Pattern);
-      h.record(HookPoint::AttnScores);
-      h.record(HookPoint::V);
-      h.record(HookPoint::ResidPost);
+      sink::record_inputs(h, s);
       auto nll = model.token_nll(to_tensor(doc.ids).to(torch::Device(model.device())), &h);
       ++r.forward_passes;
       ds.base_loss.push_back(nll.to(torch::kFloat64).mean().item<double>());

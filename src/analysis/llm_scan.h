@@ -153,7 +153,9 @@ std::vector<HeadRank> rank_heads(const ScanResult& r, int resamples = 1000, uint
 // head: zero-head and attend-sink (those with an attribution estimate below).
 const std::vector<Intervention>& scan_interventions();
 
-// "all", "top:K" (K best of `ranked`), or heads "L3H5,7.0" (src/analysis/core/heads.h). InputError on unknown heads.
+// "all", "top:K", or heads "L3H5,7.0" (src/analysis/core/heads.h). top:K: the K
+// best-ranked domain-dependent heads (HeadRank::domain_dependent(); fewer when fewer
+// are), or with one domain the K heads with the most sink mass. InputError on unknown heads.
 std::vector<HeadRef> parse_head_selection(const std::string& spec, int n_layers, int n_heads,
                                           const std::vector<HeadRank>& ranked);
 
@@ -168,7 +170,8 @@ struct AblationResult {
   Interval ci;
 };
 struct AblationOptions {
-  int batch = 8;              // ablated copies of a document per forward pass
+  int batch = 8;              // ablated copies of a document per forward pass (one layer's heads)
+  std::vector<Intervention> kinds;  // of scan_interventions(); empty = both
   int max_docs = 0;           // first N scanned documents per domain (0 = all)
   int resamples = 1000;
   uint64_t seed = 1234;
@@ -180,6 +183,10 @@ struct AblationRun {
   int forward_passes = 0;     // batched passes
   int ablated_sequences = 0;  // document copies evaluated
 };
+// Exact ablation: every (head, kind) on every document, as the loss change of the
+// ablated copy. The clean forward of a document is run once; copies ablated in layer l
+// start from its residual stream entering l (Transformer::forward_from), batched up to
+// opt.batch copies of one layer per pass.
 AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vector<HeadRef>& heads,
                    const AblationOptions& opt);
 

@@ -2,7 +2,20 @@
 
 #include <torch/torch.h>
 
+#include "model/hooks.h"
+#include "model/spec.h"
+
 namespace sinklab::sink {
+
+void record_inputs(Hooks& hooks, const ModelSpec& spec) {
+  for (int l = 0; l < spec.n_layers; ++l) {
+    hooks.record(HookPoint::ResidPost, l);
+    if (!spec.layers[l].attn) continue;
+    hooks.record(HookPoint::Pattern, l);
+    hooks.record(HookPoint::AttnScores, l);
+    hooks.record(HookPoint::V, l);
+  }
+}
 
 at::Tensor mass(const at::Tensor& pattern, int64_t P) { return pattern.select(-1, P); }
 

@@ -12,7 +12,16 @@
 
 #include <ATen/core/Tensor.h>
 
+namespace sinklab {
+class Hooks;
+struct ModelSpec;
+}  // namespace sinklab
+
 namespace sinklab::sink {
+
+// Records what these definitions read: hook_resid_post of every layer, and hook_pattern,
+// hook_attn_scores and hook_v of every layer with attention.
+void record_inputs(Hooks& hooks, const ModelSpec& spec);
 
 // pattern [..., T, T] (rows: queries) -> [..., T]: each query's attention on key P.
 at::Tensor mass(const at::Tensor& pattern, int64_t P);

@@ -48,13 +48,7 @@ ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double t
   const auto& s = model.spec();
   Hooks local;
   Hooks& h = hooks ? *hooks : local;
-  for (int l = 0; l < s.n_layers; ++l) {
-    h.record(HookPoint::ResidPost, l);
-    if (!s.layers[l].attn) continue;
-    h.record(HookPoint::Pattern, l);
-    h.record(HookPoint::AttnScores, l);
-    h.record(HookPoint::V, l);
-  }
+  sink::record_inputs(h, s);
   ToyMetrics m;
   m.loss = measure_loss(model, eval, &h);
   const int64_t B = eval.is_trigger.size(0), T = eval.is_trigger.size(1);

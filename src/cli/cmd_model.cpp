@@ -1,4 +1,4 @@
-// `sinklab model info FILE|DIR`: architecture, dimensions, tokenizer and tensor types of
+// `sinklab model info FILE|DIR|NAME`: architecture, dimensions, tokenizer and tensor types of
 // a GGUF model file (src/io/gguf_info.cpp) or a Hugging Face model directory
 // (src/model/arch/hf_dir.cpp).
 #include <cstdio>
@@ -12,6 +12,7 @@
 #include "cli/command.h"
 #include "io/gguf.h"
 #include "io/gguf_info.h"
+#include "io/model_path.h"
 #include "model/arch/hf_dir.h"
 
 namespace {
@@ -27,11 +28,14 @@ sinklab::cli::Registrar reg(41, [](CLI::App& app) {
   auto* cmd = model->add_subcommand(
       "info", "Summarise a GGUF model or Hugging Face model directory: architecture, dimensions, vocabulary, tensor types");
   auto o = std::make_shared<InfoOptions>();
-  cmd->add_option("FILE", o->path, "a .gguf model file or a Hugging Face model directory")->required();
+  cmd->add_option("FILE", o->path,
+                  "a .gguf model file, a Hugging Face model directory, or a model name (ORG/NAME[@REV] or NAME: "
+                  "sinklab's model cache, then the Hugging Face hub cache)")
+      ->required();
   cmd->add_flag("--json", o->json, "print machine-readable JSON");
   cmd->add_flag("--tensors", o->tensors, "also list every tensor (name, type, shape)");
   cmd->callback([o] {
-    const std::string& path = o->path;
+    const std::string path = sinklab::resolve_model(o->path).path;
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
       auto s = sinklab::hf::summarize(path);

@@ -23,7 +23,7 @@ CLI::App* group(CLI::App& app, const std::string& name) {
   static const std::map<std::string, std::string> descriptions = {
       {"data", "Bigram-Backcopy data engine: sources, tasks, oracle"},
       {"model", "Inspect model files (safetensors, GGUF, Hugging Face directories)"},
-      {"llm", "Pretrained LLMs: tokenize, run, perplexity, scan (sinks and dormant heads per domain), scan-series"},
+      {"llm", "Pretrained LLMs: run, generate, ppl, trace (one prompt from inside), scan (sinks and dormant heads per domain), scan-series, tokenize"},
       {"report", "figures and self-contained HTML reports"},
   };
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))

@@ -17,6 +17,7 @@
 #include "io/error.h"
 #include "io/files.h"
 #include "io/json_io.h"
+#include "io/model_path.h"
 
 namespace sinklab {
 
@@ -707,7 +708,8 @@ std::optional<Tokenizer> tokenizer_from_hf_dir(const std::string& dir) {
   return tokenizer_from_spm_model(spm_path);
 }
 
-Tokenizer tokenizer_from_path(const std::string& path) {
+Tokenizer tokenizer_from_path(const std::string& arg) {
+  const std::string path = resolve_model(arg).path;  // a model name: the model's tokenizer
   std::error_code ec;
   auto ends_with = [&](const std::string& suffix) {
     return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;

@@ -61,7 +61,8 @@ TokenizerData tokenizer_data_from_hf_json(std::string_view json_text, const std:
 
 // Any tokenizer sinklab reads, chosen by the path: a Hugging Face model directory
 // (tokenizer.json, else tokenizer.model), a tokenizer.json (*.json), a SentencePiece
-// tokenizer.model (*.model), or a GGUF model file. InputError naming the path.
+// tokenizer.model (*.model), or a GGUF model file; or a model name
+// (src/io/model_path.h). InputError naming the path.
 Tokenizer tokenizer_from_path(const std::string& path);
 
 }  // namespace sinklab

@@ -11,6 +11,7 @@
 #include "io/dequant.h"
 #include "io/error.h"
 #include "io/gguf.h"
+#include "io/model_path.h"
 #include "model/arch/arch.h"
 #include "model/hf_model.h"
 #include "model/transformer.h"
@@ -52,7 +53,8 @@ std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f) {
   return m;
 }
 
-PretrainedModel load_pretrained(const std::string& path) {
+PretrainedModel load_pretrained(const std::string& model) {
+  const std::string path = resolve_model(model).path;
   std::error_code ec;
   require(std::filesystem::exists(path, ec), "model '" + path + "' does not exist");
   PretrainedModel pm;

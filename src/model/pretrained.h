@@ -32,8 +32,9 @@ struct PretrainedModel {
 // wrong shape.
 std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f);
 // Opens a GGUF model file, or a Hugging Face model directory (src/model/hf_model.h;
-// its tokenizer from tokenizer.json / tokenizer.model when present).
-PretrainedModel load_pretrained(const std::string& path);
+// its tokenizer from tokenizer.json / tokenizer.model when present), given by path or
+// by name (src/io/model_path.h: sinklab's model cache, the Hugging Face hub cache).
+PretrainedModel load_pretrained(const std::string& model);
 
 // The perplexity recipe of llama.cpp's reference (tests/tools/llamacpp_reference.py,
 // docs/parity.md): `ids` (one document, tokenized alone) is cut into consecutive

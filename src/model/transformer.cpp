@@ -306,7 +306,20 @@ at::Tensor Transformer::forward(const at::Tensor& tokens, Hooks* hooks, int64_t 
     pe = hook(HookPoint::PosEmbed, -1, pe);
     h = h + pe;
   }
-  for (int l = 0; l < s.n_layers; ++l) {
+  return forward_from(0, h, hooks, pos_offset);
+}
+
+at::Tensor Transformer::forward_from(int layer, const at::Tensor& resid_pre, Hooks* hooks, int64_t pos_offset) const {
+  const auto& s = spec_;
+  require(layer >= 0 && layer <= s.n_layers,
+          fmt::format("forward_from: layer {} is outside 0..{}", layer, s.n_layers));
+  require(resid_pre.dim() == 3 && resid_pre.size(2) == s.d_model,
+          fmt::format("forward_from: the residual stream must be [batch, positions, {}]", s.d_model));
+  auto hook = [&](HookPoint hp, int l, at::Tensor t) {
+    return (hooks && hooks->active(hp, l)) ? hooks->apply(hp, l, t) : t;
+  };
+  at::Tensor h = resid_pre;
+  for (int l = layer; l < s.n_layers; ++l) {
     const auto& p = lp_[l];
     const auto& ls = s.layers[l];
     h = hook(HookPoint::ResidPre, l, h);

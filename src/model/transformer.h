@@ -38,6 +38,12 @@ class Transformer {
   const ModelSpec& spec() const { return spec_; }
   // tokens [B, T] int64 -> logits [B, T, vocab]. pos_offset shifts positions.
   at::Tensor forward(const at::Tensor& tokens, Hooks* hooks = nullptr, int64_t pos_offset = 0) const;
+  // The rest of the forward pass from the residual stream entering `layer` (what
+  // blocks.{layer}.hook_resid_pre holds, [B, T, d]; layer == n_layers: only the final
+  // norm and unembedding) -> logits. forward() is the embedding then forward_from(0).
+  // Ablations reuse one clean prefix for every copy ablated at or after `layer`.
+  at::Tensor forward_from(int layer, const at::Tensor& resid_pre, Hooks* hooks = nullptr,
+                          int64_t pos_offset = 0) const;
   // tokens [B, T+1] -> per-position negative log-likelihood of the next token [B, T].
   at::Tensor token_nll(const at::Tensor& tokens, Hooks* hooks = nullptr) const;
 

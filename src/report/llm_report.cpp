@@ -199,6 +199,7 @@ std::vector<std::string> ablation_verdicts(const LlmReportInput& in, int max_hea
   int n = 0;
   for (auto& h : in.ranked) {
     if (n >= max_heads) break;
+    if (!h.domain_dependent()) continue;  // the verdict is about domain-dependent heads only
     auto* za = find_ablation(in.ablation, h.head, Intervention::ZeroHead, h.dom_a);
     auto* zb = find_ablation(in.ablation, h.head, Intervention::ZeroHead, h.dom_b);
     if (!za || !zb) continue;
@@ -454,22 +455,35 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
     rep.figure(try_render(vp, p), "Value-state norms (per-head values in heads.csv)", 70);
   }
 
-  // Top heads table.
-  rep.section("Domain-dependent heads");
+  // Top heads table: with two or more domains, ranked by the sink-mass difference (and
+  // whether each is domain-dependent); with one, by sink mass (no comparison).
+  const bool compare = r.domains.size() > 1;
+  rep.section(compare ? "Domain-dependent heads" : "Heads by sink mass");
   {
-    std::vector<std::string> hdr{"rank", "head", "domains (a - b)", "sink mass a", "sink mass b",
-                                 "diff [95% CI]", "class a / b"};
+    std::vector<std::string> hdr{"rank", "head"};
+    if (compare)
+      for (const char* c : {"domains (a - b)", "sink mass a", "sink mass b", "diff [95% CI]", "class a / b",
+                            "domain-dependent"})
+        hdr.push_back(c);
+    else
+      for (const char* c : {"sink mass [95% CI]", "class"}) hdr.push_back(c);
     if (in.ablation)
       for (auto k : llm::scan_interventions())
         for (auto& d : r.domains) hdr.push_back(intervention_name(k) + " Δloss " + d.name);
     std::vector<std::vector<std::string>> rows;
     for (size_t i = 0; i < in.ranked.size() && (int)i < in.top_table; ++i) {
       const auto& h = in.ranked[i];
-      std::vector<std::string> row{
-          std::to_string(i + 1), llm::head_label(h.head),
-          r.domains[h.dom_a].name + " - " + r.domains[h.dom_b].name, format_measured(h.mass_a),
-          format_measured(h.mass_b), fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", h.diff.mean, h.diff.lo, h.diff.hi),
-          std::string(h.dormant_a ? "dormant" : "active") + " / " + (h.dormant_b ? "dormant" : "active")};
+      std::vector<std::string> row{std::to_string(i + 1), llm::head_label(h.head)};
+      if (compare) {
+        for (auto c : {r.domains[h.dom_a].name + " - " + r.domains[h.dom_b].name, format_measured(h.mass_a),
+                       format_measured(h.mass_b), fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", h.diff.mean, h.diff.lo, h.diff.hi),
+                       std::string(h.dormant_a ? "dormant" : "active") + " / " + (h.dormant_b ? "dormant" : "active"),
+                       std::string(h.domain_dependent() ? "yes" : "no")})
+          row.push_back(c);
+      } else {
+        row.push_back(fmt::format("{:.3f} [{:.3f}, {:.3f}]", h.diff.mean, h.diff.lo, h.diff.hi));
+        row.push_back(h.dormant_a ? "dormant" : "active");
+      }
       if (in.ablation)
         for (auto k : llm::scan_interventions())
           for (size_t d = 0; d < r.domains.size(); ++d) {
@@ -479,8 +493,11 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
       rows.push_back(row);
     }
     rep.table(hdr, rows,
-              "Heads ranked by |sink-mass difference| between domains (bootstrap 95% CI over documents); Δloss in "
-              "nats/token with bootstrap 95% CI; — = not ablated");
+              compare ? "Heads ranked by |sink-mass difference| between domains (bootstrap 95% CI over documents); "
+                        "domain-dependent = dormant in one domain and active in the other (what --ablate top:K "
+                        "picks); Δloss in nats/token with bootstrap 95% CI; — = not ablated"
+                      : "Heads ranked by sink mass (bootstrap 95% CI over documents); Δloss in nats/token with "
+                        "bootstrap 95% CI; — = not ablated");
   }
   auto verdicts = ablation_verdicts(in);
   if (!verdicts.empty()) {

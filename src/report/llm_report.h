@@ -36,8 +36,9 @@ std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmRepo
 // has tables only (and says so). Returns the report path.
 std::string write_llm_report(const std::string& out_dir, const LlmReportInput& in);
 
-// One-paragraph verdict per ranked head: does ablation hurt where the head is active
-// (sink mass below threshold) and not where it is dormant? Plain text lines.
+// One-paragraph verdict per ranked domain-dependent head (dormant in one domain, active
+// in the other): does ablation hurt where the head is active and not where it is
+// dormant? Plain text lines.
 std::vector<std::string> ablation_verdicts(const LlmReportInput& in, int max_heads = 10);
 
 // Over every domain-dependent head (dormant in one domain, active in the other): in

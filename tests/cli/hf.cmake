@@ -28,6 +28,12 @@ if(SINKLAB_TORCH)
   sinklab_cli_test(hf.run_bad_model_type 2 "unsupported model_type 'bert'" llm run @TESTDATA@/hf/bad_model_type --prompt hello)
   sinklab_cli_test(hf.ppl_gpt2 0 "perplexity [0-9]+\\.[0-9]+" llm ppl @TESTDATA@/hf/gpt2 @DATA@/domains/prose_wikipedia.jsonl --docs 2 --ctx 32 --no-bos --no-progress)
   sinklab_cli_test(hf.run_gpt2 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 --prompt "Hello world" --no-bos)
+  sinklab_cli_test(hf.run_positional_prompt 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 "Hello world" --no-bos)
+  sinklab_cli_test(hf.run_json 0 "\"logit\": " llm run @TESTDATA@/hf/gpt2 "Hello world" --no-bos --json)
+  sinklab_cli_test(hf.generate_greedy_json 0 "\"stopped\": " llm generate @TESTDATA@/hf/gpt2 "Hello" -n 4 --no-bos --json)
+  sinklab_cli_test(hf.generate_sampled 0 "\\[[0-9]+ tokens" llm generate @TESTDATA@/hf/gpt2 "Hello" -n 4 --no-bos --temperature 0.8 --top-k 20 --top-p 0.9)
+  sinklab_cli_test(hf.generate_no_chatml 2 "no ChatML tokens" llm generate @TESTDATA@/hf/gpt2 "Hello" --chat)
+  sinklab_cli_test(hf.ppl_json 0 "\"perplexity\": [0-9]" llm ppl @TESTDATA@/hf/gpt2 @DATA@/domains/prose_wikipedia.jsonl --docs 2 --ctx 32 --no-bos --json)
 endif()
 # Sink scan over a checkpoint series (tiny llama revisions with a byte-level tokenizer).
 sinklab_cli_test(hf.scan_series 0 "step +30000 +prose +dormant heads +[0-9]+/2 "

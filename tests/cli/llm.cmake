@@ -5,15 +5,8 @@ sinklab_cli_test(llm.ppl_not_gguf 2 "GGUF" llm ppl @TESTDATA@/tokenizer/spm_tiny
 sinklab_cli_test(llm.ppl_ctx_1 2 "--ctx must be at least 2" llm ppl @TESTDATA@/gguf/ok_v3.gguf @DATA@/domains/prose_wikipedia.jsonl --ctx 1)
 sinklab_cli_test(llm.ppl_missing_corpus 2 "nope.jsonl" llm ppl @TESTDATA@/gguf/ok_v3.gguf @SCRATCH@/nope.jsonl)
 
-# With the test model (scripts/setup.sh); added only where it exists.
-if(DEFINED ENV{SINKLAB_CACHE})
-  set(_llm_cache "$ENV{SINKLAB_CACHE}")
-elseif(DEFINED ENV{XDG_CACHE_HOME})
-  set(_llm_cache "$ENV{XDG_CACHE_HOME}/sinklab")
-else()
-  set(_llm_cache "$ENV{HOME}/.cache/sinklab")
-endif()
-set(_llm_model "${_llm_cache}/models/SmolLM2-135M-Instruct.gguf")
+# With the test model (SINKLAB_TEST_MODEL, tests/CMakeLists.txt); added only where it exists.
+set(_llm_model "${SINKLAB_TEST_MODEL}")
 if(EXISTS "${_llm_model}")
   # 4 short documents at ctx 64 (several chunks each): a finite perplexity is printed.
   sinklab_cli_test(llm.ppl_smollm2 0 "perplexity [0-9]+\\.[0-9]+" llm ppl ${_llm_model} @DATA@/domains/prose_wikipedia.jsonl --docs 4 --ctx 64 --no-progress)

@@ -17,13 +17,11 @@ sinklab_cli_test(llm_scan.missing_corpus 2 "nothere.jsonl"
                  llm scan none.gguf --domain p=@SCRATCH@/nothere.jsonl)
 sinklab_cli_test(llm_scan.sink_outside_context 2 "--sink-pos 40 is outside the context \\(valid: 0..30 for --ctx 32\\)"
                  llm scan none.gguf --domain ${_llm_corpus} --ctx 32 --sink-pos 40)
+sinklab_cli_test(llm_scan.bad_ablate_kind 2 "--ablate-kind 'oracle-pattern': the scan ablates with zero-head or attend-sink"
+                 llm scan none.gguf --domain ${_llm_corpus} --ablate-kind oracle-pattern)
 sinklab_cli_test(llm_scan.bos_flags 2 "--no-bos and --both-bos"
                  llm scan none.gguf --domain ${_llm_corpus} --no-bos --both-bos)
-if(DEFINED ENV{SINKLAB_CACHE} AND NOT "$ENV{SINKLAB_CACHE}" STREQUAL "")
-  set(_llm_model "$ENV{SINKLAB_CACHE}/models/SmolLM2-135M-Instruct.gguf")
-else()
-  set(_llm_model "$ENV{HOME}/.cache/sinklab/models/SmolLM2-135M-Instruct.gguf")
-endif()
+set(_llm_model "${SINKLAB_TEST_MODEL}")
 if(EXISTS "${_llm_model}")
   # A corpus full of printf formats, quotes and backquotes reaches gnuplot as token labels
   # (attention-pattern figures): the scan still ends in its report.

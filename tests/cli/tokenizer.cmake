@@ -8,15 +8,8 @@ sinklab_cli_test(tokenize.bos_and_no_bos 2 "excludes" llm tokenize @TESTDATA@/gg
 sinklab_cli_test(tokenize.missing_text_file 2 "nope.txt" llm tokenize @TESTDATA@/gguf/ok_v3.gguf --text-file @SCRATCH@/nope.txt)
 sinklab_cli_test(tokenize.bad_model_file 2 "gguf" llm tokenize @TESTDATA@/gguf/bad_truncated_header.gguf --text hi)
 
-# With the test model (scripts/setup.sh); added only where it exists.
-if(DEFINED ENV{SINKLAB_CACHE})
-  set(_tok_cache "$ENV{SINKLAB_CACHE}")
-elseif(DEFINED ENV{XDG_CACHE_HOME})
-  set(_tok_cache "$ENV{XDG_CACHE_HOME}/sinklab")
-else()
-  set(_tok_cache "$ENV{HOME}/.cache/sinklab")
-endif()
-set(_tok_model "${_tok_cache}/models/SmolLM2-135M-Instruct.gguf")
+# With the test model (SINKLAB_TEST_MODEL, tests/CMakeLists.txt); added only where it exists.
+set(_tok_model "${SINKLAB_TEST_MODEL}")
 if(EXISTS "${_tok_model}")
   sinklab_cli_test(tokenize.smollm2 0 "ids: 19556 905 17" llm tokenize ${_tok_model} --text "Hello world!")
   sinklab_cli_test(tokenize.smollm2_special 0 "ids: 1 4093 198" llm tokenize ${_tok_model} --special --text "<|im_start|>user\n")

@@ -28,6 +28,7 @@ struct ScanArgs {
   bool no_bos = false, both_bos = false, no_progress = false, no_attribution = false;
   double threshold = 0.5, secondary = 0.3;
   std::string ablate = "top:8";
+  std::vector<std::string> ablate_kinds;
   uint64_t seed = 1234;
   std::string command;
 };
@@ -44,6 +45,11 @@ void run_scan(const ScanArgs& a) {
   require(a.resamples >= 1, "--resamples must be >= 1");
   require(a.threads >= 0, "--threads must be >= 0");
   require(a.ablate_docs >= 0, "--ablate-docs must be >= 0");
+  for (const auto& k : a.ablate_kinds) {
+    const Intervention kind = parse_intervention(k);
+    require(kind == Intervention::ZeroHead || kind == Intervention::AttendSink,
+            "--ablate-kind '" + k + "': the scan ablates with zero-head or attend-sink");
+  }
   require(a.batch >= 1, "--ablate-batch must be >= 1");
   std::vector<std::pair<std::string, std::vector<std::string>>> corpora;
   for (auto& d : llm::parse_domain_specs(a.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
@@ -86,9 +92,11 @@ void run_scan(const ScanArgs& a) {
     if (!heads.empty()) {
       llm::AblationOptions ao;
       ao.batch = a.batch, ao.max_docs = a.ablate_docs, ao.resamples = a.resamples, ao.seed = a.seed, ao.progress = !a.no_progress;
+      for (const auto& k : a.ablate_kinds) ao.kinds.push_back(parse_intervention(k));
       abl = std::make_unique<llm::AblationRun>(llm::ablate(*pm.model, main, heads, ao));
-      fmt::print("ablation: {} heads x 2 interventions, {:.1f} s, {} batched passes, {:.3f} s per ablated copy\n",
-                 heads.size(), abl->seconds, abl->forward_passes,
+      fmt::print("ablation: {} heads x {} interventions, {:.1f} s, {} batched passes, {:.3f} s per ablated copy\n",
+                 heads.size(), ao.kinds.empty() ? llm::scan_interventions().size() : ao.kinds.size(), abl->seconds,
+                 abl->forward_passes,
                  abl->seconds / std::max(1, abl->ablated_sequences));
     }
   }
@@ -175,9 +183,10 @@ Registrar reg(51, [](CLI::App& app) {
   c->add_option("--secondary-threshold", a->secondary,
                 "secondary sink: mean attention from later queries >= this")
       ->capture_default_str();
-  c->add_option("--ablate", a->ablate, "heads to ablate: all | top:K | L3H5,L7H0,... (or 3.5,7.0) | none")->capture_default_str();
+  c->add_option("--ablate", a->ablate, "heads to ablate: all | top:K (the K best-ranked domain-dependent heads: dormant in one domain, active in the other; with one domain the K with most sink mass) | L3H5,L7H0,... (or 3.5,7.0) | none")->capture_default_str();
   c->add_option("--ablate-docs", a->ablate_docs, "documents per domain used for ablation (0 = all scanned)")
       ->capture_default_str();
+  c->add_option("--ablate-kind", a->ablate_kinds, "zero-head | attend-sink (repeatable; default both)");
   c->add_flag("--no-attribution", a->no_attribution,
               "skip the first-order estimate of both ablations for every head (one backward pass per document)");
   c->add_option("--ablate-batch", a->batch, "ablated copies per forward pass")->capture_default_str();

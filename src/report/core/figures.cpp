@@ -1226,6 +1226,95 @@ static Plan plan_of(const AttentionPattern& fig, const RenderOptions& opts) {
   return Plan{std::move(sc), std::move(s), cv, what};
 }
 
+// ============================================================ render: AttentionGrid
+static Plan plan_of(const AttentionGrid& fig, const RenderOptions& opts) {
+  std::string what = fig_name("attention grid", fig.title);
+  const int n = (int)fig.panels.size();
+  require(n > 0, what + ": no panels");
+  require(n <= 128, what + ": too many panels (" + std::to_string(n) + ", at most 128)");
+  const int T = (int)fig.panels[0].size();
+  require(T > 0 && T <= 512, fmt::format("{}: {} positions (1..512)", what, T));
+  for (int i = 0; i < n; ++i) {
+    require((int)fig.panels[i].size() == T, fmt::format("{}: panel {} has {} rows, panel 1 has {}", what, i + 1,
+                                                        fig.panels[i].size(), T));
+    for (int r = 0; r < T; ++r)
+      require((int)fig.panels[i][r].size() == T,
+              fmt::format("{}: panel {} row {} has {} weights, expected {}", what, i + 1, r, fig.panels[i][r].size(), T));
+  }
+  require(fig.panel_titles.empty() || (int)fig.panel_titles.size() == n,
+          fmt::format("{}: {} panel titles for {} panels", what, fig.panel_titles.size(), n));
+  require(fig.tokens.empty() || (int)fig.tokens.size() == T,
+          fmt::format("{}: {} tokens for {} positions", what, fig.tokens.size(), T));
+  require(fig.columns >= 0, what + ": negative column count");
+  require(std::isfinite(fig.vmax) && fig.vmax > 0, what + ": vmax must be positive");
+  const int cols = fig.columns > 0 ? std::min(fig.columns, n) : std::min(5, n);
+  const int rows = (n + cols - 1) / cols;
+  const bool labelled = !fig.tokens.empty() && T <= fig.label_limit;
+  // Square panels; room for token labels on the left column and the bottom row.
+  const double box = labelled ? std::clamp(T * 11.0, 170.0, 300.0) : 190.0;
+  const double pad_l = labelled ? 78 : 40, pad_b = labelled ? 74 : 34, pad_t = 26, pad_r = 10;
+  const double top_band = fig.title.empty() ? 10 : 44, bar_band = 70;
+  Canvas cv = canvas(opts, (int)(cols * (box + pad_r) + pad_l + bar_band + 10),
+                     (int)(top_band + rows * (box + pad_t) + pad_b + 10));
+  cv.butt = true;
+  const double W = cv.width, H = cv.height;
+  const double cell_w = (W - pad_l - bar_band - 10) / cols, cell_h = (H - top_band - pad_b - 10) / rows;
+  require(cell_w > 40 && cell_h > 40, fmt::format("{}: {}x{} pixels are too small for {} x {} panels", what,
+                                                  cv.width, cv.height, rows, cols));
+  Script sc;
+  std::vector<std::string> blocks;
+  for (const auto& p : fig.panels) {
+    std::string d;
+    d.reserve((std::size_t)T * T * 10);
+    for (int qi = 0; qi < T; ++qi) {
+      for (int k = 0; k < T; ++k) {
+        double w = k <= qi ? p[qi][k] : NAN;
+        d += std::to_string(k) + " " + std::to_string(qi) + " " + (std::isfinite(w) ? num(w) : "NaN") + "\n";
+      }
+      d += "\n";
+    }
+    blocks.push_back(sc.block(d));
+  }
+  std::vector<std::string> labels;
+  for (const auto& t : fig.tokens) labels.push_back(display_token(t, 8));
+  const int tf = std::clamp((int)std::lround(cell_h / std::max(T, 1) * 0.7), 5, cv.font_size - 2);
+
+  std::string s = common_style(cv);
+  s += "unset grid\nset border 0\nset tics scale 0\n";
+  s += palette_cmd(kBlues);
+  s += fmt::format("set cbrange [0:{}]\n", num(fig.vmax));
+  s += "set multiplot";
+  if (!fig.title.empty())
+    s += " title " + q(fig.title) + " font " + q(fmt::format("{} Bold,{}", cv.font, cv.font_size + 3));
+  s += "\n";
+  s += "set title font " + q(fmt::format("{},{}", cv.font, cv.font_size)) + "\n";
+  s += fmt::format("set xrange [-0.5:{}]\nset yrange [{}:-0.5]\n", num(T - 0.5), num(T - 0.5));
+  for (int i = 0; i < n; ++i) {
+    const int r = i / cols, c = i % cols;
+    const double x0 = pad_l + c * cell_w, x1 = x0 + cell_w - pad_r;
+    const double yt = H - top_band - r * cell_h - pad_t, yb = yt - (cell_h - pad_t);
+    s += fmt::format("set lmargin at screen {}\nset rmargin at screen {}\nset tmargin at screen {}\nset bmargin at screen {}\n",
+                     num(x0 / W), num(x1 / W), num(yt / H), num(yb / H));
+    s += "set object 1 rect from graph 0, graph 0 to graph 1, graph 1 behind fc rgb '#F0F0F0' fs solid 1.0 noborder\n";
+    s += "set title " + q(fig.panel_titles.empty() ? std::to_string(i) : fig.panel_titles[i]) + "\n";
+    const bool left = c == 0, bottom = i + cols >= n;
+    if (labelled && bottom) s += tic_list("x", labels, tf, "nomirror rotate by 90 right");
+    else s += "unset xtics\n";
+    if (labelled && left) s += tic_list("y", labels, tf, "nomirror");
+    else s += "unset ytics\n";
+    // One colour bar, right of the last panel of the first row.
+    if (i == std::min(cols, n) - 1)
+      s += fmt::format("set colorbox user origin screen {}, screen {} size screen {}, screen {}\nset cbtics out "
+                       "nomirror scale 0.5 font ',{}'\n",
+                       num((x1 + 14) / W), num(yb / H), num(12 / W), num((yt - yb) / H), cv.font_size - 2);
+    else
+      s += "unset colorbox\n";
+    s += "plot " + blocks[i] + " using 1:2:3 with image pixels notitle\n";
+  }
+  s += "unset multiplot\n";
+  return Plan{std::move(sc), std::move(s), cv, what};
+}
+
 // ============================================================ render: BarPlot
 static Plan plan_of(const BarPlot& fig, const RenderOptions& opts) {
   std::string what = fig_name("bar plot", fig.title);
@@ -1497,6 +1586,10 @@ Rendered render(const AttentionPattern& fig, const std::string& png_path, const 
   return run_plan(plan_of(fig, opts), png_path, opts);
 }
 std::string gnuplot_script(const AttentionPattern& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
+Rendered render(const AttentionGrid& fig, const std::string& png_path, const RenderOptions& opts) {
+  return run_plan(plan_of(fig, opts), png_path, opts);
+}
+std::string gnuplot_script(const AttentionGrid& fig, const RenderOptions& opts) { return preview_script(plan_of(fig, opts), opts); }
 Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOptions& opts) {
   return run_plan(plan_of(fig, opts), png_path, opts);
 }

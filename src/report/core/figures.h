@@ -167,6 +167,19 @@ struct AttentionPattern {
   double vmax = 1.0;                         // colour scale 0..vmax
 };
 
+// The causal attention patterns of one sequence side by side, e.g. every head of one
+// layer: one panel per pattern on one colour scale (0..vmax), token labels on the
+// outer axes when T <= label_limit.
+struct AttentionGrid {
+  std::string title;
+  std::vector<std::vector<std::vector<double>>> panels;  // each T x T, [query][key]
+  std::vector<std::string> panel_titles;                 // one per panel, or empty
+  std::vector<std::string> tokens;                       // T token strings, or empty
+  int columns = 0;                                       // 0 = automatic (up to 5 per row)
+  int label_limit = 32;
+  double vmax = 1.0;
+};
+
 // Makes a token printable on an axis: ' ' -> "␣", '\n' -> "↵", '\t' -> "⇥",
 // other control bytes -> "\xNN", invalid UTF-8 bytes -> "\xNN"; truncates to
 // max_chars code points with "…".
@@ -220,6 +233,7 @@ Rendered render(const LinePlot& fig, const std::string& png_path, const RenderOp
 Rendered render(const SmallMultiples& fig, const std::string& png_path, const RenderOptions& opts = {});
 Rendered render(const Heatmap& fig, const std::string& png_path, const RenderOptions& opts = {});
 Rendered render(const AttentionPattern& fig, const std::string& png_path, const RenderOptions& opts = {});
+Rendered render(const AttentionGrid& fig, const std::string& png_path, const RenderOptions& opts = {});
 Rendered render(const BarPlot& fig, const std::string& png_path, const RenderOptions& opts = {});
 Rendered render(const VectorField& fig, const std::string& png_path, const RenderOptions& opts = {});
 
@@ -257,6 +271,7 @@ std::string gnuplot_script(const LinePlot& fig, const RenderOptions& opts = {});
 std::string gnuplot_script(const SmallMultiples& fig, const RenderOptions& opts = {});
 std::string gnuplot_script(const Heatmap& fig, const RenderOptions& opts = {});
 std::string gnuplot_script(const AttentionPattern& fig, const RenderOptions& opts = {});
+std::string gnuplot_script(const AttentionGrid& fig, const RenderOptions& opts = {});
 std::string gnuplot_script(const BarPlot& fig, const RenderOptions& opts = {});
 std::string gnuplot_script(const VectorField& fig, const RenderOptions& opts = {});
 

@@ -267,3 +267,21 @@ TEST(LlmScan, BootstrapIntervals) {
   EXPECT_LE(d.hi, 6.0);
 }
 
+// top:K means one thing: the best-ranked domain-dependent heads (dormant in one domain,
+// active in the other); with one domain, the heads with the most sink mass.
+TEST(LlmScan, TopKPicksDomainDependentHeads) {
+  auto rank = [](int l, int h, bool da, bool db, int dom_b) {
+    HeadRank r;
+    r.head = {l, h}, r.dom_a = 0, r.dom_b = dom_b, r.dormant_a = da, r.dormant_b = db;
+    return r;
+  };
+  std::vector<HeadRank> two = {rank(1, 0, true, true, 1), rank(2, 0, true, false, 1), rank(3, 0, false, false, 1),
+                               rank(4, 0, false, true, 1)};
+  auto top = parse_head_selection("top:2", 30, 9, two);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0], (HeadRef{2, 0}));
+  EXPECT_EQ(top[1], (HeadRef{4, 0}));
+  EXPECT_EQ(parse_head_selection("top:5", 30, 9, two).size(), 2u);  // only two are domain-dependent
+  std::vector<HeadRank> one = {rank(1, 0, true, true, 0), rank(2, 0, false, false, 0)};
+  EXPECT_EQ(parse_head_selection("top:2", 30, 9, one).size(), 2u);
+}
