@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
