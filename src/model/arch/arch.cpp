@@ -47,6 +47,8 @@ const Architecture& arch_for_gguf(const gguf::GgufFile& f) {
                    names_of(&Architecture::gguf_archs)));
 }
 
+std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
 std::string block_param(int layer, const char* name) { return fmt::format("blocks.{}.{}", layer, name); }
 
 // ---------------------------------------------------------------- config.json keys
@@ -122,7 +124,6 @@ int ConfigKeys::head_dim(int d_model, int n_heads, const std::string& width_key,
 // ---------------------------------------------------------------- HF tensor table
 
 namespace {
-std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 std::string shard_file_of(const ShardedSafetensors& st, const std::string& name) {
   for (std::size_t i = 0; i < st.num_shards(); ++i)
     if (st.shard(i).contains(name)) return st.shard(i).path();
@@ -139,7 +140,7 @@ void HfTensorTable::add(const std::string& src, std::vector<int64_t> src_shape, 
                      dtype_name(t->dtype)));
   if (t->shape != src_shape)
     fail(fmt::format("'{}': tensor '{}' has shape {}, but config.json implies {}", shard_file_of(st_, src), src,
-                     shape_str(t->shape), shape_str(src_shape)));
+                     shape_text(t->shape), shape_text(src_shape)));
   out_.push_back(hf::WeightMap{src, dst, std::move(src_shape), std::move(dst_shape), transpose, std::move(rows)});
 }
 

@@ -84,6 +84,9 @@ class HfTensorTable {
   std::vector<hf::WeightMap> out_;
 };
 
+// "[2, 3]": a tensor shape in error messages.
+std::string shape_text(const std::vector<int64_t>& shape);
+
 // "blocks.<l>.<name>": a sinklab parameter of layer l (src/model/transformer.h).
 std::string block_param(int layer, const char* name);
 

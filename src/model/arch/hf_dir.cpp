@@ -16,10 +16,6 @@ using nlohmann::json;
 
 namespace sinklab::hf {
 
-namespace {
-std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
-}  // namespace
-
 bool is_hf_dir(const std::string& path) {
   std::error_code ec;
   return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "config.json", ec);
@@ -62,7 +58,7 @@ std::vector<WeightMap> map_weights(const HfConfig& c, const ShardedSafetensors& 
 std::vector<float> read_weight(const WeightMap& w, const ShardedSafetensors& st) {
   const TensorView& t = st.get(w.src);
   require(t.shape == w.src_shape, fmt::format("'{}': tensor '{}' has shape {}, expected {}", st.path(), w.src,
-                                              shape_str(t.shape), shape_str(w.src_shape)));
+                                              shape_text(t.shape), shape_text(w.src_shape)));
   std::vector<float> v = to_f32(t);
   std::vector<int64_t> shape = w.src_shape;
   if (w.transpose) {
@@ -87,7 +83,7 @@ std::vector<float> read_weight(const WeightMap& w, const ShardedSafetensors& st)
   int64_t n = 1;
   for (auto x : w.dst_shape) n *= x;
   require((int64_t)v.size() == n, fmt::format("'{}': tensor '{}' gives {} values for '{}' of shape {}", st.path(),
-                                              w.src, v.size(), w.dst, shape_str(w.dst_shape)));
+                                              w.src, v.size(), w.dst, shape_text(w.dst_shape)));
   return v;
 }
 
