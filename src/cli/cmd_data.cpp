@@ -108,11 +108,30 @@ void run_stats(const DataOptions& o, int seqs, bool json) {
   fmt::print("  non-trigger    {:.4f} +- {:.4f}\n", st.loss_nontrigger, st.se_nontrigger);
 }
 
-void run_sample(const DataOptions& o, int n, int width, bool color) {
+// As JSON: per sequence its token ids, token strings and the trigger/copy flags.
+void print_sample_json(const BBTask& task, const Batch& b, int n, int T) {
+  nlohmann::json J = nlohmann::json::array();
+  for (int r = 0; r < n; ++r) {
+    nlohmann::json seq{{"ids", nlohmann::json::array()}, {"tokens", nlohmann::json::array()},
+                       {"trigger", nlohmann::json::array()}, {"copied", nlohmann::json::array()}};
+    const int64_t* x = &b.tokens[(size_t)r * (T + 1)];
+    for (int t = 0; t <= T; ++t) {
+      seq["ids"].push_back(x[t]);
+      seq["tokens"].push_back(task.token_string(x[t]));
+      seq["trigger"].push_back(t < T && b.is_trigger[(size_t)r * T + t]);
+      seq["copied"].push_back(t >= 1 && b.is_copy[(size_t)r * T + t - 1]);
+    }
+    J.push_back(seq);
+  }
+  std::cout << J.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+void run_sample(const DataOptions& o, int n, int width, bool color, bool json) {
   auto task = make_task(o);
   Batch b;
   task->generate(o.seed, 0, n, b, o.threads, true);
   const int T = o.T;
+  if (json) return print_sample_json(*task, b, n, T);
   const char* on_t = color ? "\x1b[1;33m" : "";
   const char* on_c = color ? "\x1b[1;36m" : "";
   const char* off = color ? "\x1b[0m" : "";
@@ -164,15 +183,17 @@ Registrar reg(10, [](CLI::App& app) {
     auto n = std::make_shared<int>(3);
     auto width = std::make_shared<int>(80);
     auto color = std::make_shared<std::string>("auto");
+    auto json = std::make_shared<bool>(false);
     c->add_option("-n,--num", *n, "number of sequences")->capture_default_str();
     c->add_option("--width", *width, "line width")->capture_default_str();
     c->add_option("--color", *color, "auto, always, never")->capture_default_str()->check(
         CLI::IsMember({"auto", "always", "never"}));
-    c->callback([o2, n, width, color]() {
+    c->add_flag("--json", *json, "print the sequences (ids, tokens, trigger and copy flags) as JSON");
+    c->callback([o2, n, width, color, json]() {
       require(*n >= 1 && *n <= 10000, "--num must be in [1, 10000]");
       require(*width >= 20, "--width must be at least 20");
       bool col = *color == "always" || (*color == "auto" && isatty(STDOUT_FILENO));
-      run_sample(*o2, *n, *width, col);
+      run_sample(*o2, *n, *width, col, *json);
     });
   }
 });

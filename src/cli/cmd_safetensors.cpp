@@ -1,6 +1,7 @@
 // `sinklab model tensors FILE`: lists the tensors of a safetensors file, a
 // sharded index (model.safetensors.index.json) or a model directory.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -29,9 +30,22 @@ sinklab::cli::Registrar reg(40, [](CLI::App& app) {
   auto* model = sinklab::cli::group(app, "model");
   auto* cmd = model->add_subcommand("tensors", "List the tensors of a safetensors file, index or model directory");
   auto path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
   cmd->add_option("FILE", *path, "model.safetensors, model.safetensors.index.json or a directory")->required();
-  cmd->callback([path] {
+  cmd->add_flag("--json", *json, "print the tensors (name, dtype, shape, bytes) as JSON");
+  cmd->callback([path, json] {
     sinklab::ShardedSafetensors st(*path);
+    if (*json) {
+      nlohmann::json J{{"files", st.num_shards()}, {"tensors", nlohmann::json::array()}};
+      for (const auto& name : st.names()) {
+        const auto& t = st.get(name);
+        J["tensors"].push_back(
+            {{"name", name}, {"dtype", sinklab::dtype_name(t.dtype)}, {"shape", t.shape}, {"bytes", t.nbytes}});
+      }
+      const std::string out = J.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      return;
+    }
     std::size_t w = 4;
     std::vector<std::string> names = st.names();
     for (auto& n : names) n = one_line(n), w = std::max(w, n.size());

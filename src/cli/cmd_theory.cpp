@@ -15,6 +15,7 @@
 #include "cli/command.h"
 #include "io/error.h"
 #include "io/files.h"
+#include "io/out_dir.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
 #include "report/core/theory_figures.h"
@@ -30,7 +31,7 @@ struct State {
   std::string config_path;
   std::string out = "theory_out";
   int n_fixed = 0;
-  bool no_figures = false;
+  bool no_figures = false, force = false, json = false;
   bool freeze_alpha = false, freeze_beta = false;
   // Copies a field from a config-file TheoryConfig when its flag was not given.
   std::vector<std::pair<CLI::Option*, std::function<void(TheoryConfig&, const TheoryConfig&)>>> from_file;
@@ -55,11 +56,24 @@ void flag(CLI::App* c, State& st, const std::string& name, Acc acc, const std::s
   });
 }
 
-void add_run_options(CLI::App* c, State& st, bool with_out) {
+// What a subcommand needs of the reduced model's options: everything (the study), or
+// only what its predicted rates depend on (the model and Adam's settings).
+enum class Options { Study, Rates };
+
+void add_adam_options(CLI::App* c, State& st) {
+  opt(c, st, "--adam-lr", [](TheoryConfig& x) -> auto& { return x.adam_lr; }, "Adam learning rate");
+  opt(c, st, "--adam-beta1", [](TheoryConfig& x) -> auto& { return x.adam_beta1; }, "Adam beta1");
+  opt(c, st, "--adam-beta2", [](TheoryConfig& x) -> auto& { return x.adam_beta2; }, "Adam beta2");
+  opt(c, st, "--adam-eps", [](TheoryConfig& x) -> auto& { return x.adam_eps; }, "Adam eps");
+}
+
+void add_run_options(CLI::App* c, State& st, Options which) {
+  const bool study = which == Options::Study;
   c->add_option("--config", st.config_path, "TOML file with any of these options (keys = flag names); flags override");
-  if (with_out) {
-    c->add_option("-o,--out", st.out, "output directory")->capture_default_str();
+  if (study) {
+    add_out_options(c, st.out, st.force);
     c->add_flag("--no-figures", st.no_figures, "do not draw DIR/figures/theory_*.png (drawn when gnuplot is available)");
+    c->add_flag("--json", st.json, "print summary.json instead of the table");
   }
   opt(c, st, "--d", [](TheoryConfig& x) -> auto& { return x.model.d; }, "value dimension d");
   opt(c, st, "--mean-norm", [](TheoryConfig& x) -> auto& { return x.model.mean_norm; }, "|mu|: norm of the mean of the other tokens' values");
@@ -68,10 +82,12 @@ void add_run_options(CLI::App* c, State& st, bool with_out) {
   opt(c, st, "--n-max", [](TheoryConfig& x) -> auto& { return x.model.n_max; }, "see --n-min");
   c->add_option("--n", st.n_fixed, "fixed n (sets n-min = n-max = N)");
   opt(c, st, "--seed", [](TheoryConfig& x) -> auto& { return x.model.seed; }, "seed: direction of mu, initial beta");
-  opt(c, st, "--run-seed", [](TheoryConfig& x) -> auto& { return x.run_seed; }, "seed of the SGD draws");
   flag(c, st, "--trigger", [](TheoryConfig& x) -> auto& { return x.model.trigger; }, "extension: add a trigger (active) query sharing the sink value");
   opt(c, st, "--trigger-frac", [](TheoryConfig& x) -> auto& { return x.model.trigger_frac; }, "fraction of trigger queries");
   flag(c, st, "--residual", [](TheoryConfig& x) -> auto& { return x.model.residual; }, "extension: alpha = r * kappa with a trained residual norm r");
+  add_adam_options(c, st);
+  if (!study) return;
+  opt(c, st, "--run-seed", [](TheoryConfig& x) -> auto& { return x.run_seed; }, "seed of the SGD draws");
   opt(c, st, "--alpha0", [](TheoryConfig& x) -> auto& { return x.alpha0; }, "initial sink logit");
   opt(c, st, "--beta0", [](TheoryConfig& x) -> auto& { return x.beta0; }, "initial sink value: token (a draw of v), mean (mu) or zero");
   opt(c, st, "--beta0-scale", [](TheoryConfig& x) -> auto& { return x.beta0_scale; }, "multiplies the initial sink value");
@@ -90,10 +106,6 @@ void add_run_options(CLI::App* c, State& st, bool with_out) {
   opt(c, st, "--sgd-batch", [](TheoryConfig& x) -> auto& { return x.sgd_batch; }, "SGD minibatch (draws of n and the values)");
   opt(c, st, "--sgd-momentum", [](TheoryConfig& x) -> auto& { return x.sgd_momentum; }, "SGD heavy-ball momentum");
   opt(c, st, "--adam-steps", [](TheoryConfig& x) -> auto& { return x.adam_steps; }, "Adam steps");
-  opt(c, st, "--adam-lr", [](TheoryConfig& x) -> auto& { return x.adam_lr; }, "Adam learning rate");
-  opt(c, st, "--adam-beta1", [](TheoryConfig& x) -> auto& { return x.adam_beta1; }, "Adam beta1");
-  opt(c, st, "--adam-beta2", [](TheoryConfig& x) -> auto& { return x.adam_beta2; }, "Adam beta2");
-  opt(c, st, "--adam-eps", [](TheoryConfig& x) -> auto& { return x.adam_eps; }, "Adam eps");
   opt(c, st, "--n-out", [](TheoryConfig& x) -> auto& { return x.n_out; }, "recorded points per trajectory");
   opt(c, st, "--fit-decades", [](TheoryConfig& x) -> auto& { return x.fit_decades; }, "rate fits use the last this-many decades of t");
   opt(c, st, "--fit-min-sink-weight", [](TheoryConfig& x) -> auto& { return x.fit_min_sink_weight; }, "rate fits use only points with sink weight >= this");
@@ -127,26 +139,20 @@ TheoryConfig resolve(State& st, CLI::App* c) {
   return cfg;
 }
 
-void print_summary(const nlohmann::json& S, const std::string& out) {
-  auto num = [](const nlohmann::json& j) { return j.is_number() ? fmt::format("{:.4g}", j.get<double>()) : std::string("-"); };
-  std::cout << fmt::format("K = {}  (alpha ~ 1/2 log(2 K t) under gradient flow)\n", num(S["model"]["K_effective"]));
+void print_summary(const theory::TheoryResult& S, const std::string& out) {
+  auto num = [](double v) { return fmt::format("{:.4g}", v); };
+  std::cout << fmt::format("K = {}  (alpha ~ 1/2 log(2 K t) under gradient flow)\n", num(S.K_effective));
   std::cout << fmt::format("{:<6} {:<13} {:>10} {:>11} {:>11} {:>11}  {}\n", "method", "variant", "t_end", "alpha_end",
                            "|beta|_end", "loss_end", "fitted rates (predicted)");
-  for (const auto& r : S["runs"]) {
+  for (const auto& r : S.runs) {
     std::string rates;
-    if (r.contains("checks"))
-      for (const auto& c : r["checks"])
-        rates += fmt::format("{} {} ({}{}); ", c["quantity"].get<std::string>(), num(c["fitted"]), num(c["predicted"]),
-                             c["within_10pct"].get<bool>() ? "" : ", OFF by >10%");
-    if (r.contains("frozen_beta"))
-      rates += "alpha* = " + (r["frozen_beta"]["alpha_star_predicted"].is_number()
-                                  ? num(r["frozen_beta"]["alpha_star_predicted"])
-                                  : std::string("inf")) + "; ";
-    if (r.contains("frozen_alpha"))
-      rates += "|beta*| = " + num(r["frozen_alpha"]["beta_star_norm_predicted"]) + "; ";
-    std::cout << fmt::format("{:<6} {:<13} {:>10} {:>11} {:>11} {:>11}  {}\n", r["method"].get<std::string>(),
-                             r["variant"].get<std::string>(), num(r["t_end"]), num(r["alpha_end"]),
-                             num(r["beta_norm_end"]), num(r["loss_end"]), rates);
+    for (const auto& c : r.checks)
+      rates += fmt::format("{} {} ({}{}); ", c.quantity, num(c.fitted), num(c.predicted),
+                           c.within_10pct ? "" : ", OFF by >10%");
+    if (r.frozen_beta) rates += "alpha* = " + num(r.frozen_beta->alpha_star) + "; ";
+    if (r.frozen_alpha) rates += "|beta*| = " + num(r.frozen_alpha->beta_star_norm) + "; ";
+    std::cout << fmt::format("{:<6} {:<13} {:>10} {:>11} {:>11} {:>11}  {}\n", r.method, r.variant, num(r.end.t),
+                             num(r.end.alpha), num(r.end.beta_norm), num(r.end.loss), rates);
   }
   std::cout << "wrote " << out << "/summary.json, " << out << "/trajectories/*.csv, " << out << "/phase_field.csv\n";
 }
@@ -156,12 +162,13 @@ Registrar reg(70, [](CLI::App& app) {
   auto* th = app.add_subcommand("theory",
                                 "reduced model of mutual reinforcement: gradient flow, GD, SGD, Adam; rates; "
                                 "counterfactuals; phase portrait (docs/theory.md)");
-  add_run_options(th, *st, true);
+  add_run_options(th, *st, Options::Study);
 
   auto fit_st = std::make_shared<State>();
   auto* fit = th->add_subcommand("fit", "fit log / power / linear growth laws to CSV columns (e.g. a training run)");
   struct FitArgs {
-    std::string csv, x = "step", out;
+    std::string csv, x = "step";
+    bool json = false;
     std::vector<std::string> y, where;
     double from = -std::numeric_limits<double>::infinity();
     double to = std::numeric_limits<double>::infinity();
@@ -173,8 +180,8 @@ Registrar reg(70, [](CLI::App& app) {
   fit->add_option("--from", fa->from, "use rows with x >= FROM (the late phase); x > 0 always");
   fit->add_option("--to", fa->to, "use rows with x <= TO");
   fit->add_option("--where", fa->where, "keep rows with COL=VALUE (repeatable), e.g. --where layer=0 --where head=0");
-  fit->add_option("--out", fa->out, "also write the fits (with the theory's predictions) as JSON here (atomic)");
-  add_run_options(fit, *fit_st, false);  // the theory's predicted rates are reported beside the fits
+  fit->add_flag("--json", fa->json, "print the fits and the theory's predicted rates as JSON instead of text");
+  add_run_options(fit, *fit_st, Options::Rates);  // the theory's predicted rates are reported beside the fits
   fit->callback([fa, fit_st, fit]() {
     std::vector<std::pair<std::string, double>> where;
     for (const auto& w : fa->where) {
@@ -187,33 +194,36 @@ Registrar reg(70, [](CLI::App& app) {
               "theory fit: --where value must be a finite number, got '" + w + "'");
       where.emplace_back(w.substr(0, eq), v);
     }
-    auto S = theory::fit_csv_columns(fa->csv, fa->x, fa->y, fa->from, fa->to, where);
+    const auto F = theory::fit_csv_columns(fa->csv, fa->x, fa->y, fa->from, fa->to, where);
     const TheoryConfig cfg = resolve(*fit_st, fit);
-    S["theory"] = theory::predicted_rates_json(cfg);
-    for (auto& [col, f] : S["fits"].items()) {
-      std::cout << fmt::format("{}: better = {} ({} points, {} in [{:.6g}, {:.6g}])\n", col, f["better"].get<std::string>(),
-                               f["n_points"].get<size_t>(), fa->x, f["window"][0].get<double>(), f["window"][1].get<double>());
-      for (const char* law : {"log", "power", "linear"}) {
-        const auto& l = f[law];
-        if (l["ok"].get<bool>())
-          std::cout << fmt::format("  {:<6} slope {:>12.6g}  intercept {:>12.6g}  R^2 {:.4f}\n", law, l["slope"].get<double>(),
-                                   l["intercept"].get<double>(), l["r2"].get<double>());
+    if (fa->json) {
+      auto S = theory::to_json(F);
+      S["theory"] = theory::predicted_rates_json(cfg);
+      std::cout << S.dump(2) << "\n";
+      return;
+    }
+    for (const auto& c : F.fits) {
+      std::cout << fmt::format("{}: better = {} ({} points, {} in [{:.6g}, {:.6g}])\n", c.column, c.fit.better,
+                               c.fit.n_points, fa->x, c.window_from, c.window_to);
+      for (const auto* l : {&c.fit.log_law, &c.fit.power_law, &c.fit.linear_law}) {
+        if (l->ok)
+          std::cout << fmt::format("  {:<6} slope {:>12.6g}  intercept {:>12.6g}  R^2 {:.4f}\n", l->law, l->slope,
+                                   l->intercept, l->r2);
         else
-          std::cout << fmt::format("  {:<6} n/a ({})\n", law, l["note"].get<std::string>());
+          std::cout << fmt::format("  {:<6} n/a ({})\n", l->law, l->note);
       }
     }
-    const auto& P = S["theory"];
+    const auto adam = theory::adam_asymptotics(theory::ReducedModel(cfg.model), cfg.adam_lr, cfg.adam_beta1,
+                                               cfg.adam_beta2, cfg.adam_eps);
     std::cout << fmt::format(
         "theory: gradient flow/GD/SGD: logit log-slope 0.5, |value| exponent -0.5; Adam (lr {}, beta2 {}): logit "
         "slope {:.4g}/step\n",
-        P["adam"]["alpha"]["lr"].get<double>(), P["adam"]["alpha"]["beta2"].get<double>(),
-        P["adam"]["alpha"]["slope_per_step"].get<double>());
-    if (!fa->out.empty()) write_file_atomic(fa->out, S.dump(2) + "\n");
+        cfg.adam_lr, cfg.adam_beta2, adam.alpha_slope);
   });
 
   auto rates_st = std::make_shared<State>();
   auto* rates = th->add_subcommand("rates", "print the derived asymptotic rates for a configuration (JSON)");
-  add_run_options(rates, *rates_st, false);
+  add_run_options(rates, *rates_st, Options::Rates);
   rates->callback([rates_st, rates]() {
     const TheoryConfig cfg = resolve(*rates_st, rates);
     std::cout << theory::predicted_rates_json(cfg).dump(2) << "\n";
@@ -230,6 +240,7 @@ Registrar reg(70, [](CLI::App& app) {
     std::vector<std::string> runs;
     std::string html, theory_out = "theory_out";
     double lr = 1e-3, beta2 = 0.999;
+    bool json = false;
   };
   auto ca = std::make_shared<CompareArgs>();
   auto* cmp = th->add_subcommand(
@@ -242,13 +253,32 @@ Registrar reg(70, [](CLI::App& app) {
   cmp->add_option("--html", ca->html, "also write the theory section (reduced model, figures, tables) to this HTML file");
   cmp->add_option("--theory-out", ca->theory_out, "with --html: where the reduced model's output and figures go")
       ->capture_default_str();
+  cmp->add_flag("--json", ca->json, "print the comparisons as JSON instead of text");
   cmp->callback([ca]() {
     std::vector<std::pair<std::string, std::string>> runs;
     std::string problems;
     int compared = 0;
+    nlohmann::json J = nlohmann::json::array();
     for (const auto& dir : ca->runs) {
       const auto rc = report::compare_run_to_theory(dir, dir, ca->lr, ca->beta2);
       runs.emplace_back(dir, dir);
+      if (ca->json) {
+        nlohmann::json r{{"run", dir}, {"ok", rc.ok}};
+        if (!rc.ok) r["problem"] = rc.problem;
+        else {
+          r.update({{"optimizer", rc.optimizer}, {"lr", rc.lr}, {"beta2", rc.beta2}, {"settings_from", rc.settings_source},
+                    {"window", {rc.window_from, rc.window_to}}, {"window_note", rc.window_note}});
+          for (const auto& q : rc.fits)
+            r["fits"].push_back({{"quantity", q.quantity}, {"points", q.steps.size()}, {"better", q.better},
+                                 {"log_slope", q.fit.log_law.slope}, {"log_r2", q.fit.log_law.r2},
+                                 {"linear_slope", q.fit.linear_law.slope}, {"linear_r2", q.fit.linear_law.r2},
+                                 {"theory", q.prediction}, {"verdict", q.verdict}});
+        }
+        J.push_back(r);
+        compared += rc.ok;
+        if (!rc.ok) problems += (problems.empty() ? "" : "; ") + rc.problem;
+        continue;
+      }
       if (!rc.ok) {
         std::cout << dir << ": no comparison: " << rc.problem << "\n";
         problems += (problems.empty() ? "" : "; ") + rc.problem;
@@ -268,25 +298,32 @@ Registrar reg(70, [](CLI::App& app) {
       }
     }
     require(compared > 0 || !ca->html.empty(), "theory compare: no run could be compared: " + problems);
+    if (ca->json) std::cout << J.dump(2) << "\n";
     if (!ca->html.empty()) {
       report::HtmlReport html("sinklab theory compare");
       report::add_theory_section(html, ca->theory_out, runs, ca->lr, ca->beta2);
       html.write(ca->html);
-      std::cout << "wrote " << ca->html << "\n";
+      (ca->json ? std::cerr : std::cout) << "wrote " << ca->html << "\n";
     }
   });
 
   th->callback([st, th, fit, rates, figs, cmp]() {
     if (fit->parsed() || rates->parsed() || figs->parsed() || cmp->parsed()) return;
     const TheoryConfig cfg = resolve(*st, th);
+    refuse_nonempty_dir(st->out, st->force);
     const auto S = theory::run_theory(cfg, st->out);
-    print_summary(S, st->out);
+    // With --json the summary is the only thing on stdout; notes go to stderr.
+    std::ostream& note = st->json ? std::cerr : std::cout;
+    if (st->json)
+      std::cout << read_file(st->out + "/summary.json");
+    else
+      print_summary(S, st->out);
     if (!st->no_figures) {
       if (report::gnuplot_available()) {
         const auto pngs = report::draw_theory_figures(st->out);
-        std::cout << "wrote " << pngs.size() << " figures to " << st->out << "/figures/\n";
+        note << "wrote " << pngs.size() << " figures to " << st->out << "/figures/\n";
       } else {
-        std::cout << "gnuplot not found: figures skipped (the CSVs hold the data)\n";
+        note << "gnuplot not found: figures skipped (the CSVs hold the data)\n";
       }
     }
   });

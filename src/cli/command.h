@@ -25,4 +25,10 @@ std::vector<std::pair<int, RegisterFn>>& registry();
 // one description (src/cli/main.cpp).
 CLI::App* group(CLI::App& app, const std::string& name);
 
+// The one output-directory convention: `-o,--out DIR` (default `out` when not empty,
+// else required) and `--force`; the command calls refuse_nonempty_dir(out, force)
+// (src/io/out_dir.h) before it writes: a non-empty directory is refused unless --force
+// (or the command is resuming its own output).
+void add_out_options(CLI::App* c, std::string& out, bool& force);
+
 }  // namespace sinklab::cli

@@ -35,6 +35,15 @@ CLI::App* group(CLI::App& app, const std::string& name) {
   return g;
 }
 
+void add_out_options(CLI::App* c, std::string& out, bool& force) {
+  auto* o = c->add_option("-o,--out", out, "output directory (refused when not empty, unless --force)");
+  if (out.empty())
+    o->required();
+  else
+    o->capture_default_str();
+  c->add_flag("--force", force, "write into a non-empty output directory (files of the same name are replaced)");
+}
+
 }  // namespace sinklab::cli
 
 int main(int argc, char** argv) {

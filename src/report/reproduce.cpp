@@ -16,6 +16,7 @@
 #include "data/bigram.h"
 #include "io/error.h"
 #include "io/files.h"
+#include "io/out_dir.h"
 #include "io/progress.h"
 #include "model/transformer.h"
 #include "report/core/figures.h"
@@ -41,7 +42,8 @@ struct PlanConfig {
 };
 
 // The quick scale: the cpu-* presets (d = 64, T = 64, the paper's initialisation), so
-// that 3 seeds x 4 configurations fit 20 minutes on 2 cores. The paper trains 10k steps
+// that 8 seeds x 4 configurations fit 20 minutes on 2 cores (17 min measured; 3 seeds on a
+// machine 2.8x slower per step). The paper trains 10k steps
 // at batch 512 (40-80x these tokens); at its Adam lr 3e-4 the sink is still forming at
 // step 2000 here and the residual peak has not grown (docs/results-reproduce.md has the
 // measurements behind each number), so the Adam runs take a larger lr to reach the
@@ -153,6 +155,8 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
       d.dir = d.cfg.out_dir + "/" + d.cfg.name;
       runs.push_back(std::move(d));
     }
+  // The one overwrite rule (io/out_dir.h); a directory with this command's own output is resumed.
+  refuse_nonempty_dir(o.out, o.force || fs::exists(o.out + "/runs") || fs::exists(o.out + "/claims.json"));
   ensure_writable_dir(o.out);
 
   auto t0 = std::chrono::steady_clock::now();
@@ -264,6 +268,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
     double c6_bos = 0, c6_vratio = 0, c6_vratio_softmax = 0, c6_loss_rel = 0;
     int c7_sgd_sink_layer = 0, c7_sgd_peak_layer = 0;
     double c7_sgd_growth = 0, c7_adam_growth = 0, c7_sgd_ratio = 0, c7_adam_ratio = 0, c7_sgd_sink_mass = 0;
+    double c7_sgd_growth_own = 0;  // entering SGD's own sink layer (reported, not judged)
   };
   std::vector<SeedValues> sv(N);
   // Intervention table: (intervention, role) -> per-seed (d non-trigger, d trigger).
@@ -328,15 +333,19 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
     const auto& rh = head_of(rl, 0, 0);
     v.c6_bos = rh.bos_mass_nontrigger, v.c6_vratio = rh.v_ratio, v.c6_vratio_softmax = H.v_ratio;
     v.c6_loss_rel = (rl.loss.loss - last1.loss.loss) / last1.loss.loss;
-    // C7: SGD against Adam of the same seed, each at the input of its own sink layer.
+    // C7: SGD against Adam of the same seed, at the same depth: the input of the Adam
+    // run's sink layer, where C3 reads the peak. (SGD's own sink layer varies between
+    // seeds and its sink is still forming at the end of the quick scale, so growth
+    // entering it mixes formation with the late phase; it is reported, not judged.)
     const auto& sg = *S3[i];
     const auto& ss = sg.analysis.series;
     const size_t mids = at_step(sg.analysis, sg.cfg.steps / 2.0);
     v.c7_sgd_sink_layer = sg.sink.first;
     v.c7_sgd_sink_mass = head_of(ss.back(), sg.sink.first, sg.sink.second).bos_mass_nontrigger;
     v.c7_sgd_peak_layer = peak_layer(sg.sink.first);
-    const int ps = v.c7_sgd_peak_layer;
+    const int ps = v.c3_peak_layer, own = v.c7_sgd_peak_layer;
     v.c7_sgd_growth = ss.back().layers[ps].resid_bos / ss[mids].layers[ps].resid_bos - 1;
+    v.c7_sgd_growth_own = ss.back().layers[own].resid_bos / ss[mids].layers[own].resid_bos - 1;
     v.c7_sgd_ratio = ss.back().layers[ps].resid_ratio;
     v.c7_adam_growth = v.c3_growth, v.c7_adam_ratio = v.c3_ratio;
   }
@@ -423,15 +432,17 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
           list([](auto& v) { return fmt::format("{} / {}", num(v.c6_vratio), num(v.c6_vratio_softmax)); })));
   claims.push_back(make(
       "C7", "SGD instead of Adam removes the residual peak's growth",
-      "relative change of the BOS residual norm entering each run's sink layer over the second half: Adam minus SGD "
-      "(same seed), and SGD's alone",
+      "relative change of the BOS residual norm over the second half, entering the sink layer of the Adam run of the "
+      "same seed (where C3 reads the peak), in both runs: Adam minus SGD, and SGD's alone",
       {report::measure("Adam growth minus SGD growth", ">", 0.0,
                        col([](auto& v) { return v.c7_adam_growth - v.c7_sgd_growth; })),
        report::measure("SGD growth", "<=", 0.05, col([](auto& v) { return v.c7_sgd_growth; }))},
-      "SGD sink head layer (BOS mass), growth, ratio vs Adam growth, ratio: " + list([](auto& v) {
-        return fmt::format("L{} ({}) {:+.1f}% {} vs {:+.1f}% {}", v.c7_sgd_sink_layer, num(v.c7_sgd_sink_mass, 2),
+      "after layer: SGD growth, ratio vs Adam growth, ratio; SGD's sink head layer (BOS mass) and growth entering "
+      "it: " + list([](auto& v) {
+        return fmt::format("after L{}: {:+.1f}% {} vs {:+.1f}% {}; L{} ({}) {:+.1f}%", v.c3_peak_layer,
                            100 * v.c7_sgd_growth, num(v.c7_sgd_ratio, 2), 100 * v.c7_adam_growth,
-                           num(v.c7_adam_ratio, 2));
+                           num(v.c7_adam_ratio, 2), v.c7_sgd_sink_layer, num(v.c7_sgd_sink_mass, 2),
+                           100 * v.c7_sgd_growth_own);
       })));
 
   ReproduceResult out;
@@ -533,9 +544,13 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
       "hosts the sink is a property of the run. C6: the value ratio of the ReLU head was required to be >= 0.5; where "
       "the ReLU head gives BOS no attention, v_BOS gets no gradient through attention and its ratio says little, so "
       "it is now compared with the softmax run of the same seed (the drain removed means ReLU's ratio is at least "
-      "twice softmax's). C7: SGD's residual change over the second half was required to be within 5% whatever the "
-      "layer; it is now measured, like C3, entering each run's own sink layer, and compared with the Adam run of the "
-      "same seed (Adam's growth minus SGD's > 0) besides SGD's own growth <= 5%.");
+      "twice softmax's). C7: SGD's residual change over the second half was required to be within 5% after layer 0 "
+      "whatever the layers hosting the sinks; it is now measured in both runs of a seed at the same depth, entering "
+      "the sink layer of the Adam run (where C3 reads the peak the claim is about), and compared (Adam's growth minus "
+      "SGD's > 0) besides SGD's own growth <= 5%. An intermediate version read SGD entering its own sink layer; at "
+      "the quick scale that sink is still forming at the last step (BOS mass 0.6-0.85, in layer 1 or 2 by seed), "
+      "so the growth there measured the formation, not the late phase of the claim (6 seeds: SGD growth interval "
+      "[-0.08, +0.09], INCONCLUSIVE).");
   {
     std::vector<std::vector<std::string>> rows;
     for (auto& d : runs) {

@@ -13,10 +13,11 @@ struct ReproduceOptions {
   std::string scale = "quick";     // quick | paper
   std::string out = "out/reproduce";
   std::string source = "shakespeare";  // the paper's Tiny Shakespeare character bigrams
-  int seeds = 3;                   // seeds 0 .. seeds-1 for every configuration (>= 1)
+  int seeds = 8;                   // seeds 0 .. seeds-1 for every configuration (>= 1)
   std::vector<std::string> sets;   // extra overrides applied to every run (e.g. train.steps=500)
   bool progress = true;
   bool resume = true;              // reuse finished runs found in out/runs
+  bool force = false;              // write into a non-empty directory that holds no reproduce output
 };
 
 struct ReproduceResult {

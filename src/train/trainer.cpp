@@ -20,6 +20,7 @@
 #include "data/torch/batch_tensor.h"
 #include "io/error.h"
 #include "io/files.h"
+#include "io/out_dir.h"
 #include "io/progress.h"
 #include "model/checkpoint.h"
 #include "model/transformer.h"
@@ -293,11 +294,18 @@ TrainConfig load_run_config(const std::string& run_dir, const std::vector<std::s
 }
 
 TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts) {
-  const std::string run_dir = cfg.out_dir + "/" + cfg.name;
+  const std::string run_dir = cfg.out_dir == "." ? cfg.name : cfg.out_dir + "/" + cfg.name;
   std::error_code ec;
-  if (fs::exists(run_dir + "/config.toml", ec))
-    fail("run directory '" + run_dir + "' already holds a run; resume it with --resume " + run_dir +
-         " or choose another --set run.name=...");
+  if (fs::exists(run_dir + "/config.toml", ec)) {
+    if (!opts.force)
+      fail("run directory '" + run_dir + "' already holds a run; resume it with --resume " + run_dir +
+           ", start it afresh with --force, or choose another --out");
+    // Afresh: the old run's files go (stale checkpoints would be resumed from later).
+    for (const char* f : {"checkpoints", "metrics.jsonl", "config.toml", "analysis", "figures"})
+      fs::remove_all(run_dir + "/" + f, ec);
+  } else {
+    refuse_nonempty_dir(run_dir, opts.force);  // the one overwrite rule (io/out_dir.h)
+  }
   ensure_writable_dir(run_dir + "/checkpoints");
   TrainConfig c = cfg;
   ConfigSchema s;

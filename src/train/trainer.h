@@ -19,6 +19,7 @@ namespace sinklab {
 struct TrainOptions {
   bool progress = true;
   int64_t stop_after = -1;  // >= 0: behave as if interrupted after this step (tests)
+  bool force = false;       // train_new: start afresh in a directory that holds a run or other files
 };
 
 struct TrainOutcome {

@@ -18,11 +18,9 @@ sinklab_cli_test(llm_trace.too_long 2 "longer than the model's context of 32"
 sinklab_cli_test(llm_trace.bad_save 2 "hook" llm trace @TESTDATA@/hf/gpt2 --prompt "Hello" --no-bos --save blocks.0.attn.hook_nothing)
 sinklab_cli_test(llm_trace.bad_head 2 "--zero-head: head L9H0 is outside the model"
                  llm trace @TESTDATA@/hf/gpt2 --prompt "Hello" --no-bos --zero-head 9.0)
-add_test(NAME cli.llm_trace.not_empty
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh $<TARGET_FILE:sinklab> 2 "output directory 'out' is not empty"
-                 llm trace @TESTDATA@/hf/gpt2 --prompt Hello --no-bos -o out)
-set_tests_properties(cli.llm_trace.not_empty PROPERTIES
-    ENVIRONMENT "DATA=${CMAKE_SOURCE_DIR}/data;TESTDATA=${CMAKE_CURRENT_SOURCE_DIR}/data;PREPARE=mkdir out && touch out/x")
+sinklab_cli_test_prepared(llm_trace.not_empty 2 "output directory 'out' is not empty" "mkdir out && touch out/x"
+                          llm trace @TESTDATA@/hf/gpt2 --prompt Hello --no-bos -o out)
+sinklab_cli_test(llm_trace.top_zero 2 "--top must be at least 1" llm trace @TESTDATA@/hf/gpt2 --prompt Hello --no-bos --top 0)
 # The saved patterns, opened from Python, equal the CSV (tiny GPT-2: everywhere).
 add_test(NAME cli.llm_trace.safetensors_in_python
          COMMAND bash -c "set -e; d=$(mktemp -d); trap 'rm -rf $d' EXIT; \"$0\" llm trace \"$1\" --prompt 'Hello world, hello again' --no-bos -o $d/out --save 'blocks.*.attn.hook_pattern,blocks.1.hook_resid_post' >/dev/null; /usr/bin/python3 \"$2\" $d/out 1"

@@ -3,5 +3,5 @@ sinklab_cli_test(report_demo 0 "wrote 10 figures, dynamics.csv, claims.json and 
                  report demo --out @SCRATCH@/demo)
 sinklab_cli_test(report_demo_unwritable 2 "cannot create directory|not writable"
                  report demo --out /proc/sinklab-no-such-dir/demo)
-sinklab_cli_test(report_demo_needs_out 2 "--out is required"
+sinklab_cli_test(report_demo_default_out 0 "demo.html to report-demo$"
                  report demo)

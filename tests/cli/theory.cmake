@@ -10,7 +10,7 @@ sinklab_cli_test(theory_config 0 "adam .*free" theory -o @SCRATCH@/out --config 
 sinklab_cli_test(theory_config_flag_overrides 0 "flow .*free +1 " theory -o @SCRATCH@/out --config @TESTDATA@/theory/good.toml --t-max 1 --methods flow --no-figures)
 sinklab_cli_test(theory_rates 0 "slope_per_step" theory rates --adam-lr 3e-4 --adam-beta2 0.99)
 sinklab_cli_test(theory_fit 0 "bos_logit_gap: better = log" theory fit --csv @TESTDATA@/theory/growth.csv --y bos_logit_gap,bos_value_norm --from 1000)
-sinklab_cli_test(theory_fit_power 0 "bos_value_norm: better = power" theory fit --csv @TESTDATA@/theory/growth.csv --y bos_value_norm --out @SCRATCH@/fit.json)
+sinklab_cli_test(theory_fit_power 0 "\"better\": \"power\"" theory fit --csv @TESTDATA@/theory/growth.csv --y bos_value_norm --json)
 # Bad parameters: one line, exit code 2.
 sinklab_cli_test(theory_n_zero 2 "n must be >= 1" theory --n 0)
 sinklab_cli_test(theory_n_min_zero 2 "n must be >= 1" theory --n-min 0)

@@ -809,12 +809,18 @@ json growth_json(const GrowthFit& g) {
               {"n_points", g.n_points}};
 }
 
-json check_json(const std::string& quantity, double predicted, double fitted) {
-  const double rel = predicted != 0 ? std::fabs(fitted - predicted) / std::fabs(predicted)
-                                    : std::numeric_limits<double>::infinity();
-  json j{{"quantity", quantity}, {"predicted", predicted}, {"fitted", fitted}};
-  j["rel_error"] = std::isfinite(rel) ? json(rel) : json(nullptr);
-  j["within_10pct"] = rel <= 0.10;
+RateCheck make_check(const std::string& quantity, double predicted, double fitted) {
+  RateCheck c{quantity, predicted, fitted};
+  c.rel_error = predicted != 0 ? std::fabs(fitted - predicted) / std::fabs(predicted)
+                               : std::numeric_limits<double>::infinity();
+  c.within_10pct = c.rel_error <= 0.10;
+  return c;
+}
+
+json check_json(const RateCheck& c) {
+  json j{{"quantity", c.quantity}, {"predicted", c.predicted}, {"fitted", c.fitted}};
+  j["rel_error"] = std::isfinite(c.rel_error) ? json(c.rel_error) : json(nullptr);
+  j["within_10pct"] = c.within_10pct;
   return j;
 }
 
@@ -851,7 +857,17 @@ json predicted_rates_json(const TheoryConfig& cfg) {
   return j;
 }
 
-json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
+bool TheoryRun::all_checks_within_10pct() const {
+  return std::all_of(checks.begin(), checks.end(), [](const RateCheck& c) { return c.within_10pct; });
+}
+
+const TheoryRun* TheoryResult::find(const std::string& method, const std::string& variant) const {
+  for (const auto& r : runs)
+    if (r.method == method && r.variant == variant) return &r;
+  return nullptr;
+}
+
+TheoryResult run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
   cfg.validate();
   ensure_writable_dir(out_dir);
   ReducedModel m(cfg.model);
@@ -862,6 +878,8 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
   const auto aa = adam_asymptotics(m, cfg.adam_lr, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps);
   const bool ext = cfg.model.trigger || cfg.model.residual;
 
+  TheoryResult result;
+  result.K_effective = K;
   json S;
   S["model"] = {{"d", cfg.model.d},
                 {"mean_norm", cfg.model.mean_norm},
@@ -918,6 +936,10 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
       const auto& P = tr.points;
       json R{{"method", mname}, {"variant", var}};
       const TrajPoint& last = P.back();
+      TheoryRun run_result;
+      run_result.method = mname;
+      run_result.variant = var;
+      run_result.end = last;
       R["t_end"] = last.t;
       R["steps"] = last.step;
       R["alpha_end"] = last.alpha;
@@ -959,7 +981,7 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
         R["alpha_fit"] = growth_json(ga);
         R["beta_norm_fit"] = growth_json(gb);
         R["loss_fit"] = growth_json(gl);
-        json checks = json::array();
+        std::vector<RateCheck>& checks = run_result.checks;
         if (meth == Method::Adam) {
           std::vector<double> lb(fb.size()), ll(fl.size());
           for (size_t i = 0; i < fb.size(); ++i) lb[i] = std::log(std::max(fb[i], 1e-300));
@@ -971,24 +993,24 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
           R["loss_log_linear_fit"] = {{"slope", adam_logl.b}, {"intercept", adam_logl.a}, {"r2", adam_logl.r2}};
           alpha_curve = ga.linear_law;
           if (var == "free" && !cfg.model.residual) {
-            checks.push_back(check_json("alpha slope per step", aa.alpha_slope, ga.linear_law.slope));
-            checks.push_back(check_json("log|beta| slope per step", aa.beta_log_slope, adam_logb.b));
-            checks.push_back(check_json("log loss slope per step", aa.loss_log_slope, adam_logl.b));
+            checks.push_back(make_check("alpha slope per step", aa.alpha_slope, ga.linear_law.slope));
+            checks.push_back(make_check("log|beta| slope per step", aa.beta_log_slope, adam_logb.b));
+            checks.push_back(make_check("log loss slope per step", aa.loss_log_slope, adam_logl.b));
           }
         } else {
           alpha_curve = ga.log_law;
           beta_curve = gb.power_law;
           if (var == "free") {
-            checks.push_back(check_json("alpha log-slope", fa.alpha_log_slope, ga.log_law.slope));
-            if (gb.power_law.ok) checks.push_back(check_json("|beta| exponent", fa.beta_exponent, gb.power_law.slope));
-            if (gl.power_law.ok) checks.push_back(check_json("loss exponent", fa.loss_exponent, gl.power_law.slope));
+            checks.push_back(make_check("alpha log-slope", fa.alpha_log_slope, ga.log_law.slope));
+            if (gb.power_law.ok) checks.push_back(make_check("|beta| exponent", fa.beta_exponent, gb.power_law.slope));
+            if (gl.power_law.ok) checks.push_back(make_check("loss exponent", fa.loss_exponent, gl.power_law.slope));
           }
         }
         if (!checks.empty()) {
-          R["checks"] = checks;
-          bool all = true;
-          for (auto& c : checks) all = all && c["within_10pct"].get<bool>();
-          R["all_checks_within_10pct"] = all;
+          json cj = json::array();
+          for (const auto& c : checks) cj.push_back(check_json(c));
+          R["checks"] = cj;
+          R["all_checks_within_10pct"] = run_result.all_checks_within_10pct();
           if (ext) R["checks_note"] = "extension enabled: the predictions are the base model's leading order";
         }
       } else {
@@ -1000,6 +1022,9 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
       if (o.freeze_beta && !tr.theta_at_freeze.empty() && !cfg.model.residual) {
         const Params F = m.unpack(tr.theta_at_freeze);
         const double astar = frozen_beta_alpha_star(m, F.beta);
+        run_result.frozen_beta = FrozenBetaOutcome{std::sqrt(ReducedModel::norm2(F.beta)),
+                                                   frozen_beta_drift_coefficient(m, F.beta),
+                                                   std::isfinite(astar) ? astar : std::numeric_limits<double>::infinity()};
         R["frozen_beta"] = {{"beta_norm", std::sqrt(ReducedModel::norm2(F.beta))},
                             {"drift_coefficient", frozen_beta_drift_coefficient(m, F.beta)},
                             {"alpha_star_predicted", std::isfinite(astar) ? json(astar) : json("inf")},
@@ -1009,6 +1034,8 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
       if (o.freeze_alpha && !tr.theta_at_freeze.empty() && !cfg.model.trigger) {
         const Params F = m.unpack(tr.theta_at_freeze);
         const auto bstar = frozen_alpha_beta_star(m, F.alpha);
+        run_result.frozen_alpha = FrozenAlphaOutcome{F.alpha, std::sqrt(ReducedModel::norm2(bstar)),
+                                                     mu_norm > 0 ? dot(bstar, m.mu()) / mu_norm : 0.0};
         R["frozen_alpha"] = {{"alpha", F.alpha},
                              {"beta_star_norm_predicted", std::sqrt(ReducedModel::norm2(bstar))},
                              {"beta_star_par_predicted", mu_norm > 0 ? dot(bstar, m.mu()) / mu_norm : 0.0}};
@@ -1050,6 +1077,8 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
       const std::string rel = "trajectories/" + var + "_" + mname + ".csv";
       write_file_atomic(out_dir + "/" + rel, csv.str());
       R["file"] = rel;
+      run_result.file = rel;
+      result.runs.push_back(std::move(run_result));
       files.push_back(rel);
       cmp[mname][var] = {{"alpha_end", last.alpha}, {"beta_norm_end", last.beta_norm}, {"loss_end", last.loss}};
       runs.push_back(std::move(R));
@@ -1124,12 +1153,10 @@ json run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
   }
   S["files"] = files;
   write_file_atomic(out_dir + "/summary.json", S.dump(2) + "\n");
-  return S;
+  return result;
 }
 
-json growth_fit_json(const GrowthFit& g) { return growth_json(g); }
-
-json fit_csv_columns(const std::string& path, const std::string& x_col, const std::vector<std::string>& y_cols,
+ColumnFits fit_csv_columns(const std::string& path, const std::string& x_col, const std::vector<std::string>& y_cols,
                      double from, double to, const std::vector<std::pair<std::string, double>>& where) {
   require(!y_cols.empty(), "theory fit: give at least one --y column");
   require(!std::isnan(from) && !std::isnan(to) && from <= to,
@@ -1146,19 +1173,13 @@ json fit_csv_columns(const std::string& path, const std::string& x_col, const st
   };
   const int xc = col(x_col);
   std::vector<std::pair<int, double>> filt;
-  json wj = json::object();
-  for (const auto& [name, v] : where) {
-    filt.emplace_back(col(name), v);
-    wj[name] = v;
-  }
+  for (const auto& [name, v] : where) filt.emplace_back(col(name), v);
   auto keep = [&](const std::vector<double>& row) {
     for (const auto& [c, v] : filt)
       if (!(row[c] == v)) return false;
     return true;
   };
-  json out{{"csv", path}, {"x", x_col}, {"from", from}, {"to", std::isfinite(to) ? json(to) : json(nullptr)}};
-  if (!filt.empty()) out["where"] = wj;
-  json fits = json::object();
+  ColumnFits out{path, x_col, from, to, where, {}};
   for (const auto& y : y_cols) {
     const int yc = col(y);
     std::vector<double> xs, ys;
@@ -1183,10 +1204,23 @@ json fit_csv_columns(const std::string& path, const std::string& x_col, const st
         fail(fmt::format("'{}': {} = {} appears in two rows (several layers/heads?); select one with --where "
                          "COL=VALUE, e.g. --where layer=0 --where head=0",
                          path, x_col, sorted[i]));
-    const auto g = fit_growth_law(xs, ys);
-    json j = growth_json(g);
-    j["window"] = {sorted.front(), sorted.back()};
-    fits[y] = j;
+    out.fits.push_back(ColumnFit{y, fit_growth_law(xs, ys), sorted.front(), sorted.back()});
+  }
+  return out;
+}
+
+json to_json(const ColumnFits& f) {
+  json out{{"csv", f.csv}, {"x", f.x}, {"from", f.from}, {"to", std::isfinite(f.to) ? json(f.to) : json(nullptr)}};
+  if (!f.where.empty()) {
+    json wj = json::object();
+    for (const auto& [name, v] : f.where) wj[name] = v;
+    out["where"] = wj;
+  }
+  json fits = json::object();
+  for (const auto& c : f.fits) {
+    json j = growth_json(c.fit);
+    j["window"] = {c.window_from, c.window_to};
+    fits[c.column] = j;
   }
   out["fits"] = fits;
   return out;

@@ -15,6 +15,7 @@
 // Torch-free.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -213,25 +214,74 @@ struct TheoryConfig {
 // InputError for unknown keys or wrong types. `what` names the file in messages.
 void apply_toml(TheoryConfig& cfg, const std::string& toml_text, const std::string& what);
 
+// A derived rate checked against the rate fitted to the model's own trajectory.
+struct RateCheck {
+  std::string quantity;
+  double predicted = 0, fitted = 0;
+  double rel_error = 0;  // |fitted - predicted| / |predicted| (inf where predicted is 0)
+  bool within_10pct = false;
+};
+
+// Counterfactual outcomes (docs/theory.md): beta frozen -> alpha stops at alpha*;
+// alpha frozen -> beta goes to beta* (no drain).
+struct FrozenBetaOutcome {
+  double beta_norm = 0;          // |beta| at the freeze
+  double drift_coefficient = 0;  // < 0: alpha's growth stops
+  double alpha_star = 0;         // predicted end of alpha's growth; +inf where it continues
+};
+struct FrozenAlphaOutcome {
+  double alpha = 0;  // alpha at the freeze
+  double beta_star_norm = 0, beta_star_par = 0;
+};
+
+// One (method, variant) of the study.
+struct TheoryRun {
+  std::string method, variant;
+  std::string file;  // trajectory CSV, relative to the output directory
+  TrajPoint end;     // the last recorded point
+  std::vector<RateCheck> checks;  // the free variant's rates (empty: no fit window)
+  std::optional<FrozenBetaOutcome> frozen_beta;
+  std::optional<FrozenAlphaOutcome> frozen_alpha;
+  bool all_checks_within_10pct() const;
+};
+
+struct TheoryResult {
+  double K_effective = 0;
+  std::vector<TheoryRun> runs;
+  const TheoryRun* find(const std::string& method, const std::string& variant) const;
+};
+
 // Runs every (method, variant), fits the rates, writes into out_dir (atomically):
 //   trajectories/<variant>_<method>.csv (+ fitted-curve columns), phase_field.csv,
 //   phase_trajectories.csv (flows started on the invariant plane), slow_manifold.csv,
-//   summary.json; returns the summary.
-nlohmann::json run_theory(const TheoryConfig& cfg, const std::string& out_dir);
+//   summary.json (everything below and the fits); returns the typed result.
+TheoryResult run_theory(const TheoryConfig& cfg, const std::string& out_dir);
 
 // The rates the theory predicts for the training curves, for `theory fit` reports.
 nlohmann::json predicted_rates_json(const TheoryConfig& cfg);
 
+// One column's growth-law fit over its window.
+struct ColumnFit {
+  std::string column;
+  GrowthFit fit;
+  double window_from = 0, window_to = 0;  // the x range of the rows used
+};
+struct ColumnFits {
+  std::string csv, x;
+  double from = 0, to = 0;
+  std::vector<std::pair<std::string, double>> where;
+  std::vector<ColumnFit> fits;  // in the order of the requested columns
+};
+
 // Fits the growth laws to columns of a CSV (e.g. the toy trainer's analysis CSV:
 // step, bos_logit_gap, bos_value_norm) over rows with from <= x <= to (and x > 0).
 // InputError (one line, naming the file) for a missing column, non-finite values
-// in the window, or fewer than 3 rows in it. Returns {csv, x, from, to, fits: {col: ...}}.
+// in the window, or fewer than 3 rows in it.
 // `where` keeps only rows whose named columns equal the given values (e.g.
 // {{"layer", 0}, {"head", 0}} for one head of runs/<name>/analysis/heads.csv).
-nlohmann::json fit_csv_columns(const std::string& path, const std::string& x_col,
-                               const std::vector<std::string>& y_cols, double from, double to,
-                               const std::vector<std::pair<std::string, double>>& where = {});
-// One growth fit as JSON: {log: {...}, power: {...}, linear: {...}, better, n_points}.
-nlohmann::json growth_fit_json(const GrowthFit& g);
+ColumnFits fit_csv_columns(const std::string& path, const std::string& x_col, const std::vector<std::string>& y_cols,
+                           double from, double to, const std::vector<std::pair<std::string, double>>& where = {});
+// As JSON: {csv, x, from, to, where?, fits: {col: {log, power, linear, better, n_points, window}}}.
+nlohmann::json to_json(const ColumnFits& f);
 
 }  // namespace sinklab::theory

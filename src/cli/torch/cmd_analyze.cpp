@@ -1,4 +1,5 @@
 // sinklab analyze | intervene: extreme-token metrics and interventions on toy runs.
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -33,23 +34,44 @@ std::vector<int64_t> parse_steps(const std::string& s) {
   return out;
 }
 
-void run_analyze(const std::string& run, const AnalyzeOptions& o, bool figures) {
+void run_analyze(const std::string& run, const AnalyzeOptions& o, bool figures, bool json) {
   auto a = analyze_run(run, o);
   write_analysis_csv(a);
   const auto& last = a.series.back();
-  fmt::print("{}: {} checkpoints analysed (eval batch: {} sequences, seed {}); CSV in {}/analysis/\n", run,
+  // With --json the last checkpoint's table is the only thing on stdout; notes go to stderr.
+  FILE* info = json ? stderr : stdout;
+  if (json) {
+    nlohmann::json J{{"run", run},
+                     {"checkpoints", a.series.size()},
+                     {"step", last.step},
+                     {"dormant_threshold", o.threshold},
+                     {"loss", {{"all", last.loss.loss}, {"trigger", last.loss.loss_trigger},
+                               {"non_trigger", last.loss.loss_nontrigger}, {"excess", last.loss.excess}}}};
+    for (auto& h : last.heads)
+      J["heads"].push_back({{"head", head_label(h.layer, h.head)}, {"bos_mass_nontrigger", h.bos_mass_nontrigger},
+                            {"bos_mass_trigger", h.bos_mass_trigger}, {"prev_mass_trigger", h.prev_mass_trigger},
+                            {"v_ratio", h.v_ratio}, {"gap_mean", h.gap_mean}, {"gap_std", h.gap_std},
+                            {"dormant_nontrigger", h.dormant_nontrigger}, {"dormant_trigger", h.dormant_trigger}});
+    for (auto& l : last.layers)
+      J["layers"].push_back({{"layer", l.layer}, {"resid_bos", l.resid_bos}, {"resid_other", l.resid_other},
+                             {"resid_ratio", l.resid_ratio}});
+    std::cout << J.dump(2) << "\n";
+  }
+  fmt::print(info, "{}: {} checkpoints analysed (eval batch: {} sequences, seed {}); CSV in {}/analysis/\n", run,
              a.series.size(), o.eval_seqs, o.eval_seed, run);
-  fmt::print("last checkpoint (step {}): loss {:.4f} (trigger {:.4f}, non-trigger {:.4f}); excess {:.4f}\n", last.step,
-             last.loss.loss, last.loss.loss_trigger, last.loss.loss_nontrigger, last.loss.excess);
-  fmt::print("{:<8} {:>12} {:>12} {:>12} {:>9} {:>10} {:>10}  verdict (threshold {})\n", "head", "BOS@non-trg",
-             "BOS@trg", "prev@trg", "v ratio", "gap mean", "gap sd", o.threshold);
-  for (auto& h : last.heads)
-    fmt::print("{:<8} {:>12.3f} {:>12.3f} {:>12.3f} {:>9.3f} {:>10.2f} {:>10.2f}  {} at non-trigger, {} at trigger\n",
-               head_label(h.layer, h.head), h.bos_mass_nontrigger, h.bos_mass_trigger, h.prev_mass_trigger, h.v_ratio, h.gap_mean,
-               h.gap_std, h.dormant_nontrigger ? "dormant" : "active", h.dormant_trigger ? "dormant" : "active");
-  for (auto& l : last.layers)
-    fmt::print("layer {} residual norm: BOS {:.2f}, others {:.2f} (ratio {:.2f})\n", l.layer, l.resid_bos,
-               l.resid_other, l.resid_ratio);
+  if (!json) {
+    fmt::print(info, "last checkpoint (step {}): loss {:.4f} (trigger {:.4f}, non-trigger {:.4f}); excess {:.4f}\n", last.step,
+               last.loss.loss, last.loss.loss_trigger, last.loss.loss_nontrigger, last.loss.excess);
+    fmt::print(info, "{:<8} {:>12} {:>12} {:>12} {:>9} {:>10} {:>10}  verdict (threshold {})\n", "head", "BOS@non-trg",
+               "BOS@trg", "prev@trg", "v ratio", "gap mean", "gap sd", o.threshold);
+    for (auto& h : last.heads)
+      fmt::print(info, "{:<8} {:>12.3f} {:>12.3f} {:>12.3f} {:>9.3f} {:>10.2f} {:>10.2f}  {} at non-trigger, {} at trigger\n",
+                 head_label(h.layer, h.head), h.bos_mass_nontrigger, h.bos_mass_trigger, h.prev_mass_trigger, h.v_ratio, h.gap_mean,
+                 h.gap_std, h.dormant_nontrigger ? "dormant" : "active", h.dormant_trigger ? "dormant" : "active");
+    for (auto& l : last.layers)
+      fmt::print(info, "layer {} residual norm: BOS {:.2f}, others {:.2f} (ratio {:.2f})\n", l.layer, l.resid_bos,
+                 l.resid_other, l.resid_ratio);
+  }
   if (figures) {
     std::string name = run;
     while (!name.empty() && name.back() == '/') name.pop_back();
@@ -64,7 +86,7 @@ void run_analyze(const std::string& run, const AnalyzeOptions& o, bool figures) 
       if (f.ok()) ++ok;
       else fmt::print(stderr, "sinklab: warning: {}\n", f.error);
     }
-    fmt::print("figures: {} files in {}/figures/\n", ok, run);
+    fmt::print(info, "figures: {} files in {}/figures/\n", ok, run);
   }
 }
 
@@ -123,7 +145,7 @@ Registrar reg(30, [](CLI::App& app) {
     auto o = std::make_shared<AnalyzeOptions>();
     auto run = std::make_shared<std::string>();
     auto steps = std::make_shared<std::string>();
-    auto nofig = std::make_shared<bool>(false);
+    auto nofig = std::make_shared<bool>(false), json = std::make_shared<bool>(false);
     auto* c = app.add_subcommand("analyze", "Extreme-token metrics of every checkpoint of a toy run (CSV + figures)");
     c->add_option("run_dir", *run, "run directory")->required();
     c->add_option("--eval-seqs", o->eval_seqs, "sequences in the fixed evaluation batch")->capture_default_str();
@@ -131,10 +153,11 @@ Registrar reg(30, [](CLI::App& app) {
     c->add_option("--threshold", o->threshold, "BOS-mass threshold for a dormant verdict")->capture_default_str();
     c->add_option("--steps", *steps, "comma-separated checkpoint steps (default: all)");
     c->add_flag("--no-figures", *nofig, "CSV only");
+    c->add_flag("--json", *json, "print the last checkpoint's heads and layers as JSON instead of the table");
     c->callback([=]() {
       o->steps = parse_steps(*steps);
       require(o->eval_seqs >= 1 && o->eval_seqs <= 4096, "--eval-seqs must be in [1, 4096]");
-      run_analyze(*run, *o, !*nofig);
+      run_analyze(*run, *o, !*nofig, *json);
     });
   }
   {

@@ -1,12 +1,15 @@
 // sinklab llm scan: sinks, massive activations, active-dormant heads by domain and
 // head ablations on a pretrained model (issue 6).
 #include <chrono>
+#include <cstdio>
+#include <iostream>
 #include <filesystem>
 #include <memory>
 #include <set>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "analysis/core/heads.h"
@@ -14,6 +17,8 @@
 #include "cli/command.h"
 #include "data/corpus.h"
 #include "io/error.h"
+#include "io/files.h"
+#include "io/out_dir.h"
 #include "model/pretrained.h"
 #include "model/transformer.h"
 #include "report/llm_report.h"
@@ -25,7 +30,7 @@ struct ScanArgs {
   std::string model, out = "llm-scan";
   std::vector<std::string> domains;
   int docs = 64, ctx = 256, sink_pos = 0, threads = 0, resamples = 1000, batch = 8, sample_tokens = 24, ablate_docs = 16;
-  bool no_bos = false, both_bos = false, no_progress = false, no_attribution = false;
+  bool no_bos = false, both_bos = false, no_progress = false, no_attribution = false, force = false, json = false;
   double threshold = 0.5, secondary = 0.3;
   std::string ablate = "top:8";
   std::vector<std::string> ablate_kinds;
@@ -34,6 +39,8 @@ struct ScanArgs {
 };
 
 void run_scan(const ScanArgs& a) {
+  // With --json the summary is the only thing on stdout; progress notes go to stderr.
+  FILE* info = a.json ? stderr : stdout;
   auto t_start = std::chrono::steady_clock::now();
   require(!(a.no_bos && a.both_bos), "--no-bos and --both-bos cannot be used together");
   require(!a.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
@@ -51,6 +58,7 @@ void run_scan(const ScanArgs& a) {
             "--ablate-kind '" + k + "': the scan ablates with zero-head or attend-sink");
   }
   require(a.batch >= 1, "--ablate-batch must be >= 1");
+  refuse_nonempty_dir(a.out, a.force);
   std::vector<std::pair<std::string, std::vector<std::string>>> corpora;
   for (auto& d : llm::parse_domain_specs(a.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
   if (a.threads > 0) at::set_num_threads(a.threads);
@@ -72,14 +80,14 @@ void run_scan(const ScanArgs& a) {
     for (auto& [name, texts] : corpora) {
       dd.push_back(llm::prepare_domain(pm.tok(), name, texts, o));
       const auto& d = dd.back();
-      fmt::print("{} ({}): {} documents of {} tokens, {} skipped as shorter\n", name, bos ? "BOS" : "no BOS",
+      fmt::print(info, "{} ({}): {} documents of {} tokens, {} skipped as shorter\n", name, bos ? "BOS" : "no BOS",
                  d.docs.size(), a.ctx + 1, d.skipped_short);
     }
     return llm::scan(*pm.model, dd, o);
   };
   const bool main_bos = !a.no_bos;
   auto main = run_cfg(main_bos);
-  fmt::print("scan: {:.1f} s, {} forward passes, {:.3f} s per pass\n", main.seconds, main.forward_passes,
+  fmt::print(info, "scan: {:.1f} s, {} forward passes, {:.3f} s per pass\n", main.seconds, main.forward_passes,
              main.seconds / main.forward_passes);
   std::unique_ptr<llm::ScanResult> other;
   if (a.both_bos) other = std::make_unique<llm::ScanResult>(run_cfg(!main_bos));
@@ -94,7 +102,7 @@ void run_scan(const ScanArgs& a) {
       ao.batch = a.batch, ao.max_docs = a.ablate_docs, ao.resamples = a.resamples, ao.seed = a.seed, ao.progress = !a.no_progress;
       for (const auto& k : a.ablate_kinds) ao.kinds.push_back(parse_intervention(k));
       abl = std::make_unique<llm::AblationRun>(llm::ablate(*pm.model, main, heads, ao));
-      fmt::print("ablation: {} heads x {} interventions, {:.1f} s, {} batched passes, {:.3f} s per ablated copy\n",
+      fmt::print(info, "ablation: {} heads x {} interventions, {:.1f} s, {} batched passes, {:.3f} s per ablated copy\n",
                  heads.size(), ao.kinds.empty() ? llm::scan_interventions().size() : ao.kinds.size(), abl->seconds,
                  abl->forward_passes,
                  abl->seconds / std::max(1, abl->ablated_sequences));
@@ -106,11 +114,11 @@ void run_scan(const ScanArgs& a) {
     llm::AblationOptions ao;
     ao.resamples = a.resamples, ao.seed = a.seed, ao.progress = !a.no_progress;
     attr = std::make_unique<llm::AblationRun>(llm::attribute_all_heads(*pm.model, main, ao));
-    fmt::print("attribution (estimated ablation of all {} heads): {:.1f} s, {:.3f} s per document\n",
+    fmt::print(info, "attribution (estimated ablation of all {} heads): {:.1f} s, {:.3f} s per document\n",
                spec.n_layers * spec.n_heads, attr->seconds, attr->seconds / std::max(1, attr->forward_passes));
     if (abl) {
       auto ag = llm::estimate_agreement(*abl, *attr);
-      fmt::print("estimate vs exact ablation: Pearson r {:.3f} over {} entries, same sign {:.0f}%\n", ag.pearson, ag.n,
+      fmt::print(info, "estimate vs exact ablation: Pearson r {:.3f} over {} entries, same sign {:.0f}%\n", ag.pearson, ag.n,
                  100 * ag.sign_agree);
     }
   }
@@ -140,31 +148,50 @@ void run_scan(const ScanArgs& a) {
 
   if (main.domains.size() == 1) {
     // One domain: nothing to compare, so heads by sink mass (the ranking's diff is the mass).
-    fmt::print("\nheads by sink mass on {} (dormant at >= {}):\n", main.domains[0].name, a.threshold);
-    fmt::print("  {:>6}  {:>6}  {:<8}  {}\n", "head", "mass", "state", "95% CI");
+    fmt::print(info, "\nheads by sink mass on {} (dormant at >= {}):\n", main.domains[0].name, a.threshold);
+    fmt::print(info, "  {:>6}  {:>6}  {:<8}  {}\n", "head", "mass", "state", "95% CI");
     for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
       const auto& h = ranked[i];
-      fmt::print("  {:>6}  {:>6.3f}  {:<8}  [{:.3f}, {:.3f}]\n", head_label(h.head), h.mass_a,
+      fmt::print(info, "  {:>6}  {:>6.3f}  {:<8}  [{:.3f}, {:.3f}]\n", head_label(h.head), h.mass_a,
                  head_state(h.mass_a, a.threshold), h.diff.lo, h.diff.hi);
     }
   } else {
-    fmt::print("\nheads by sink-mass difference between domains (dormant at >= {}):\n", a.threshold);
-    fmt::print("  {:>6}  {:<24}  {:<24}  {:>7}  {}\n", "head", "domain a: mass, state", "domain b: mass, state",
+    fmt::print(info, "\nheads by sink-mass difference between domains (dormant at >= {}):\n", a.threshold);
+    fmt::print(info, "  {:>6}  {:<24}  {:<24}  {:>7}  {}\n", "head", "domain a: mass, state", "domain b: mass, state",
                "a - b", "95% CI");
     for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
       const auto& h = ranked[i];
       auto side = [&](int d, double m, bool dormant) {
         return fmt::format("{} {:.3f} {}", main.domains[d].name, m, dormant ? "dormant" : "active");
       };
-      fmt::print("  {:>6}  {:<24}  {:<24}  {:>+7.3f}  [{:+.3f}, {:+.3f}]\n", head_label(h.head),
+      fmt::print(info, "  {:>6}  {:<24}  {:<24}  {:>+7.3f}  [{:+.3f}, {:+.3f}]\n", head_label(h.head),
                  side(h.dom_a, h.mass_a, h.dormant_a), side(h.dom_b, h.mass_b, h.dormant_b), h.diff.mean, h.diff.lo,
                  h.diff.hi);
     }
   }
-  for (auto& v : report::ablation_verdicts(in)) fmt::print("  {}\n", v);
-  for (auto& v : report::attribution_summary(in)) fmt::print("  {}\n", v);
+  for (auto& v : report::ablation_verdicts(in)) fmt::print(info, "  {}\n", v);
+  for (auto& v : report::attribution_summary(in)) fmt::print(info, "  {}\n", v);
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  fmt::print("wrote {} CSV files and {} (total wall time {:.1f} s)\n", files.size(), html, total);
+  nlohmann::json J{{"command", a.command}, {"model", in.model_name}, {"dormant_threshold", a.threshold},
+                   {"seconds", total}, {"report", html}};
+  for (const auto& d : main.domains) J["domains"].push_back({{"name", d.name}, {"docs", d.docs.size()}});
+  for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
+    const auto& h = ranked[i];
+    nlohmann::json r{{"head", head_label(h.head)}, {"domain_a", main.domains[h.dom_a].name}, {"mass_a", h.mass_a},
+                     {"dormant_a", h.dormant_a}};
+    if (main.domains.size() > 1)
+      r.update({{"domain_b", main.domains[h.dom_b].name}, {"mass_b", h.mass_b}, {"dormant_b", h.dormant_b},
+                {"diff", h.diff.mean}, {"diff_lo", h.diff.lo}, {"diff_hi", h.diff.hi}});
+    J["top_heads"].push_back(r);
+  }
+  J["ablation_verdicts"] = report::ablation_verdicts(in);
+  J["attribution"] = report::attribution_summary(in);
+  J["files"] = files;
+  write_file_atomic(a.out + "/summary.json", J.dump(2) + "\n");
+  if (a.json)
+    std::cout << J.dump(2) << "\n";
+  else
+    fmt::print("wrote {} CSV files, summary.json and {} (total wall time {:.1f} s)\n", files.size(), html, total);
 }
 
 Registrar reg(51, [](CLI::App& app) {
@@ -194,7 +221,8 @@ Registrar reg(51, [](CLI::App& app) {
   c->add_option("--seed", a->seed, "bootstrap seed")->capture_default_str();
   c->add_option("--threads", a->threads, "intra-op threads (0 = LibTorch default)")->capture_default_str();
   c->add_option("--sample-tokens", a->sample_tokens, "tokens in the attention-pattern figures")->capture_default_str();
-  c->add_option("--out", a->out, "output directory")->capture_default_str();
+  add_out_options(c, a->out, a->force);
+  c->add_flag("--json", a->json, "print a JSON summary (also written as summary.json) instead of the text summary");
   c->add_flag("--no-progress", a->no_progress, "no progress bars");
   c->callback([a]() {
     a->command = "sinklab llm scan " + a->model;

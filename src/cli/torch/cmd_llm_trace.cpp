@@ -79,8 +79,7 @@ Registrar reg(53, [](CLI::App& app) {
   auto* fi = c->add_option("--file", a->file, "read the prompt from a file");
   pos->excludes(pr)->excludes(fi);
   pr->excludes(fi);
-  c->add_option("-o,--out", a->out, "output directory (refused when not empty, unless --force)")->capture_default_str();
-  c->add_flag("--force", a->force, "write into a non-empty output directory");
+  add_out_options(c, a->out, a->force);
   c->add_option("--save", a->save,
                 "hook tensors to save in hooks.safetensors, comma-separated names, '*' for every layer "
                 "(e.g. 'blocks.*.attn.hook_pattern,blocks.3.hook_resid_post')")

@@ -1,10 +1,12 @@
 // sinklab reproduce: the paper's toy experiments end to end, judged as claims.
+#include <iostream>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/command.h"
+#include "io/files.h"
 #include "report/core/html.h"
 #include "report/reproduce.h"
 
@@ -14,7 +16,8 @@ namespace {
 Registrar reg(40, [](CLI::App& app) {
   auto o = std::make_shared<ReproduceOptions>();
   auto quick = std::make_shared<bool>(false), paper = std::make_shared<bool>(false),
-       fresh = std::make_shared<bool>(false), noprog = std::make_shared<bool>(false);
+       fresh = std::make_shared<bool>(false), noprog = std::make_shared<bool>(false),
+       json = std::make_shared<bool>(false);
   auto* c = app.add_subcommand("reproduce",
                                "Train, analyse and judge the paper's toy experiments; writes report.html and claims.json");
   auto* q = c->add_flag("--quick", *quick,
@@ -24,7 +27,8 @@ Registrar reg(40, [](CLI::App& app) {
                         "runs at a time (docs/results-reproduce.md)");
   c->add_flag("--paper", *paper, "the paper's configuration: d=256, T=256, batch 512, 10k steps (GPU recommended)")
       ->excludes(q);
-  c->add_option("--out", o->out, "output directory")->capture_default_str();
+  add_out_options(c, o->out, o->force);
+  c->add_flag("--json", *json, "print claims.json (per-seed values, intervals, verdicts) instead of the table");
   c->add_option("--source", o->source, "bigram source: synthetic[:V[:SEED]], shakespeare (the paper's Tiny Shakespeare counts, built in), counts:FILE.json, text:FILE")->capture_default_str();
   c->add_option("--seeds", o->seeds, "seeds per configuration (0 .. N-1); claims are judged on the 95% interval over seeds")
       ->capture_default_str();
@@ -37,6 +41,10 @@ Registrar reg(40, [](CLI::App& app) {
     o->progress = !*noprog;
     auto r = reproduce(*o);
     for (auto& w : r.warnings) fmt::print(stderr, "sinklab: warning: {}\n", w);
+    if (*json) {
+      std::cout << read_file(r.claims_path);
+      return;
+    }
     auto s = report::summarize(r.claims);
     fmt::print("{:<4} {:<12} {}\n", "id", "verdict", "measures: median [95% interval] (threshold)");
     for (auto& cl : r.claims) {

@@ -1,9 +1,11 @@
 // sinklab train: toy models on the BB task.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "io/error.h"
@@ -14,9 +16,9 @@ namespace sinklab::cli {
 namespace {
 
 struct TrainArgs {
-  std::string config, preset, resume, device;
+  std::string config, preset, resume, device, out;
   std::vector<std::string> sets;
-  bool no_progress = false, list = false, show = false, list_attention = false;
+  bool no_progress = false, list = false, show = false, list_attention = false, force = false, json = false;
   int64_t stop_after = -1;
 };
 
@@ -31,8 +33,18 @@ int run(const TrainArgs& a) {
   }
   std::vector<std::string> sets = a.sets;
   if (!a.device.empty()) sets.push_back("train.device=" + a.device);
+  if (!a.out.empty()) {
+    require(a.resume.empty(), "--out names a new run's directory; --resume takes the run directory itself");
+    auto dir = std::filesystem::path(a.out).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();  // "runs/x/" -> "runs/x"
+    require(!dir.filename().empty() && dir.filename() != "." && dir.filename() != "..",
+            "--out '" + a.out + "' does not name a directory");
+    sets.push_back("run.out_dir=" + (dir.has_parent_path() ? dir.parent_path().string() : std::string(".")));
+    sets.push_back("run.name=" + dir.filename().string());
+  }
   TrainOptions opts;
   opts.progress = !a.no_progress;
+  opts.force = a.force;
   opts.stop_after = a.stop_after;
   TrainOutcome out;
   try {
@@ -59,7 +71,10 @@ int run(const TrainArgs& a) {
                out.step, out.run_dir);
     return 130;
   }
-  fmt::print("run {} finished at step {}\n", out.run_dir, out.step);
+  if (a.json)
+    std::cout << nlohmann::json{{"run_dir", out.run_dir}, {"step", out.step}, {"interrupted", false}}.dump(2) << "\n";
+  else
+    fmt::print("run {} finished at step {}\n", out.run_dir, out.step);
   return 0;
 }
 
@@ -70,6 +85,12 @@ Registrar reg(20, [](CLI::App& app) {
   c->add_option("--preset", a->preset, "built-in config (see --list-presets); a CONFIG.toml then overrides it");
   c->add_option("--set", a->sets, "override a key: --set train.lr=1e-3 (repeatable)");
   c->add_option("--resume", a->resume, "continue RUN_DIR from its last checkpoint");
+  c->add_option("-o,--out", a->out,
+                "run directory (default: run.out_dir/run.name of the config); refused when it holds a run or other "
+                "files, unless --force");
+  c->add_flag("--force", a->force, "start afresh in a directory that holds a run (its checkpoints, metrics, analysis "
+                                   "and figures are removed) or other files");
+  c->add_flag("--json", a->json, "print the outcome (run directory, last step) as JSON");
   c->add_option("--device", a->device, "cpu or cuda (same as --set train.device=...)");
   c->add_option("--stop-after", a->stop_after, "stop as if interrupted after this step (checkpoint + exit 130)");
   c->add_flag("--no-progress", a->no_progress, "no progress bar");

@@ -401,17 +401,12 @@ void add_theory_section(HtmlReport& html, const std::string& theory_out_dir,
     const auto S = theory::run_theory(cfg, theory_out_dir);
     theory_ok = true;
     std::vector<std::vector<std::string>> rows;
-    for (const auto& r : S["runs"]) {
-      if (!r.contains("checks")) continue;
-      for (const auto& ck : r["checks"]) {
-        rows.push_back({r["method"].get<std::string>(), ck["quantity"].get<std::string>(),
-                        g4(ck["fitted"].get<double>()), g4(ck["predicted"].get<double>()),
-                        ck["within_10pct"].get<bool>() ? "PASS" : "FAIL"});
-      }
-    }
+    for (const auto& r : S.runs)
+      for (const auto& ck : r.checks)
+        rows.push_back({r.method, ck.quantity, g4(ck.fitted), g4(ck.predicted), ck.within_10pct ? "PASS" : "FAIL"});
     html.paragraph(fmt::format("Reduced model run with Adam lr = {}, β2 = {} ({} Adam steps); K = {}. The derived rates "
                                "against the rates fitted to the model's own trajectories:",
-                               g4(adam_lr), g4(beta2), cfg.adam_steps, g4(S["model"]["K_effective"].get<double>())));
+                               g4(adam_lr), g4(beta2), cfg.adam_steps, g4(S.K_effective)));
     if (!rows.empty())
       html.table({"method", "quantity", "fitted", "derived", "within 10%"}, rows,
                  "The theory checked against its own model (fits over the asymptotic regime).");

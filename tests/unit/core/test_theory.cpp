@@ -276,31 +276,36 @@ TEST(Theory, StudyFitsAllRatesWithin10PercentAndShowsCounterfactuals) {
   const auto dir = temp_dir("study");
   const auto S = run_theory(c, dir.string());
   int checked = 0;
-  std::map<std::string, std::map<std::string, nlohmann::json>> by;
-  for (const auto& r : S["runs"]) {
-    by[r["method"]][r["variant"]] = r;
-    if (r["variant"] == "free") {
-      ASSERT_TRUE(r.contains("checks")) << r.dump();
-      for (const auto& ch : r["checks"]) {
-        EXPECT_TRUE(ch["within_10pct"].get<bool>()) << r["method"] << " " << ch.dump();
-        ++checked;
-      }
+  for (const auto& r : S.runs) {
+    if (r.variant != "free") continue;
+    ASSERT_FALSE(r.checks.empty()) << r.method;
+    for (const auto& ch : r.checks) {
+      EXPECT_TRUE(ch.within_10pct) << r.method << " " << ch.quantity << ": fitted " << ch.fitted << ", predicted "
+                                   << ch.predicted;
+      ++checked;
     }
   }
   EXPECT_EQ(checked, 12);  // 3 quantities x 4 methods
   for (const std::string meth : {"flow", "gd", "sgd", "adam"}) {
-    const auto& free = by[meth]["free"];
-    const auto& fb = by[meth]["freeze_beta"];
-    const auto& fal = by[meth]["freeze_alpha"];
+    const auto* free = S.find(meth, "free");
+    const auto* fb = S.find(meth, "freeze_beta");
+    const auto* fal = S.find(meth, "freeze_alpha");
+    ASSERT_TRUE(free && fb && fal) << meth;
+    ASSERT_TRUE(fb->frozen_beta && fal->frozen_alpha) << meth;
     // beta frozen at a typical token value: alpha's growth stops at the predicted alpha*.
-    const double astar = fb["frozen_beta"]["alpha_star_predicted"].get<double>();
-    EXPECT_NEAR(fb["alpha_end"].get<double>(), astar, meth == "sgd" ? 0.1 : 1e-3) << meth;
-    EXPECT_LT(fb["alpha_end"].get<double>(), free["alpha_end"].get<double>() - 5) << meth;
+    const double astar = fb->frozen_beta->alpha_star;
+    EXPECT_NEAR(fb->end.alpha, astar, meth == "sgd" ? 0.1 : 1e-3) << meth;
+    EXPECT_LT(fb->end.alpha, free->end.alpha - 5) << meth;
     // alpha frozen at 0: beta goes to -(B/A) mu, no drain at all.
-    const double bstar = fal["frozen_alpha"]["beta_star_norm_predicted"].get<double>();
-    EXPECT_NEAR(fal["beta_norm_end"].get<double>(), bstar, meth == "sgd" ? 0.2 : 1e-3 * bstar) << meth;
-    EXPECT_GT(fal["beta_norm_end"].get<double>(), 100 * free["beta_norm_end"].get<double>()) << meth;
+    const double bstar = fal->frozen_alpha->beta_star_norm;
+    EXPECT_NEAR(fal->end.beta_norm, bstar, meth == "sgd" ? 0.2 : 1e-3 * bstar) << meth;
+    EXPECT_GT(fal->end.beta_norm, 100 * free->end.beta_norm) << meth;
   }
+  // summary.json carries the same numbers.
+  const auto J = nlohmann::json::parse(read_file((dir / "summary.json").string()));
+  ASSERT_EQ(J["runs"].size(), S.runs.size());
+  EXPECT_DOUBLE_EQ(J["runs"][0]["alpha_end"].get<double>(), S.runs[0].end.alpha);
+  EXPECT_DOUBLE_EQ(J["model"]["K_effective"].get<double>(), S.K_effective);
   for (const char* f : {"summary.json", "phase_field.csv", "slow_manifold.csv", "trajectories/free_flow.csv",
                         "trajectories/freeze_beta_adam.csv"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
@@ -395,7 +400,12 @@ TEST(GrowthFit, FitsCsvColumnsWithClearErrors) {
       f << s << "," << 1 + 0.5 * std::log(s + 1.0) << "," << 2 / std::sqrt(s + 1.0) << "," << (s == 1500 ? "nan" : "1")
         << "\n";
   }
-  auto j = fit_csv_columns(p, "step", {"bos_logit_gap", "bos_value_norm"}, 500, INFINITY);
+  const auto F = fit_csv_columns(p, "step", {"bos_logit_gap", "bos_value_norm"}, 500, INFINITY);
+  ASSERT_EQ(F.fits.size(), 2u);
+  EXPECT_EQ(F.fits[0].column, "bos_logit_gap");
+  EXPECT_EQ(F.fits[0].window_from, 500);
+  EXPECT_EQ(F.fits[0].window_to, 2000);
+  const auto j = to_json(F);
   EXPECT_EQ(j["fits"]["bos_logit_gap"]["better"], "log");
   EXPECT_EQ(j["fits"]["bos_value_norm"]["better"], "power");
   EXPECT_NEAR(j["fits"]["bos_value_norm"]["power"]["slope"].get<double>(), -0.5, 0.01);
