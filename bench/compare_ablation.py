@@ -26,7 +26,8 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
+
+from compare_llm import default_model  # the setup's SmolLM2 file (same directory)
 
 HF_SNIPPET = r"""
 import json, os, sys, time
@@ -65,14 +66,6 @@ with torch.inference_mode():
         res["delta"].append(row)
 print(json.dumps(res))
 """
-
-
-def default_model():
-    if os.environ.get("SINKLAB_TEST_MODEL"):
-        return os.environ["SINKLAB_TEST_MODEL"]
-    cache = os.environ.get("SINKLAB_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "sinklab")
-    return os.path.join(cache, "models", "SmolLM2-135M-Instruct.gguf")
 
 
 def parse_heads(spec):
