@@ -262,6 +262,10 @@ Registrar reg(70, [](CLI::App& app) {
     for (const auto& dir : ca->runs) {
       const auto rc = report::compare_run_to_theory(dir, dir, ca->lr, ca->beta2);
       runs.emplace_back(dir, dir);
+      if (rc.ok)
+        ++compared;
+      else
+        problems += (problems.empty() ? "" : "; ") + rc.problem;
       if (ca->json) {
         nlohmann::json r{{"run", dir}, {"ok", rc.ok}};
         if (!rc.ok) r["problem"] = rc.problem;
@@ -275,16 +279,12 @@ Registrar reg(70, [](CLI::App& app) {
                                  {"theory", q.prediction}, {"verdict", q.verdict}});
         }
         J.push_back(r);
-        compared += rc.ok;
-        if (!rc.ok) problems += (problems.empty() ? "" : "; ") + rc.problem;
         continue;
       }
       if (!rc.ok) {
         std::cout << dir << ": no comparison: " << rc.problem << "\n";
-        problems += (problems.empty() ? "" : "; ") + rc.problem;
         continue;
       }
-      ++compared;
       std::cout << fmt::format("{}: optimiser {} lr {} beta2 {} (from {}); {}; window steps {}-{}\n", dir, rc.optimizer,
                                rc.lr, rc.beta2, rc.settings_source, rc.window_note, rc.window_from, rc.window_to);
       for (const auto& q : rc.fits) {

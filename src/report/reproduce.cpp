@@ -120,6 +120,12 @@ size_t at_step(const RunAnalysis& a, double step) {
   return k;
 }
 
+// Relative change of the BOS residual norm at the output of `layer` from checkpoint
+// `from` to the last one.
+double bos_growth(const std::vector<ToyMetrics>& series, size_t from, int layer) {
+  return series.back().layers[layer].resid_bos / series[from].layers[layer].resid_bos - 1;
+}
+
 std::string num(double v, int p = 3) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, p) : "nan"; }
 
 std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
@@ -290,7 +296,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
     v.c3_sink_mass = head_of(s3.back(), a3.sink.first, a3.sink.second).bos_mass_nontrigger;
     v.c3_peak_layer = peak_layer(v.c3_sink_layer);
     v.c3_ratio = s3.back().layers[v.c3_peak_layer].resid_ratio;
-    v.c3_growth = s3.back().layers[v.c3_peak_layer].resid_bos / s3[mid3].layers[v.c3_peak_layer].resid_bos - 1;
+    v.c3_growth = bos_growth(s3, mid3, v.c3_peak_layer);
     // C4: interventions on the 1-layer head.
     auto lr1 = load_run(a1.dir);
     EvalBatch ev1 = make_eval_batch(*lr1->task, 64, AnalyzeOptions{}.eval_seed);
@@ -344,8 +350,8 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
     v.c7_sgd_sink_mass = head_of(ss.back(), sg.sink.first, sg.sink.second).bos_mass_nontrigger;
     v.c7_sgd_peak_layer = peak_layer(sg.sink.first);
     const int ps = v.c3_peak_layer, own = v.c7_sgd_peak_layer;
-    v.c7_sgd_growth = ss.back().layers[ps].resid_bos / ss[mids].layers[ps].resid_bos - 1;
-    v.c7_sgd_growth_own = ss.back().layers[own].resid_bos / ss[mids].layers[own].resid_bos - 1;
+    v.c7_sgd_growth = bos_growth(ss, mids, ps);
+    v.c7_sgd_growth_own = bos_growth(ss, mids, own);
     v.c7_sgd_ratio = ss.back().layers[ps].resid_ratio;
     v.c7_adam_growth = v.c3_growth, v.c7_adam_ratio = v.c3_ratio;
   }

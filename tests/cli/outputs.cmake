@@ -33,3 +33,6 @@ set_tests_properties(cli.out.json_is_clean PROPERTIES PASS_REGULAR_EXPRESSION "a
 # Bad generation settings: one line, exit 2.
 sinklab_cli_test(out.generate_n_zero 2 "-n must be at least 1" llm generate @TESTDATA@/hf/gpt2 "Hello" -n 0 --no-bos)
 sinklab_cli_test(out.generate_top_p 2 "--top-p must be in \\(0, 1\\]" llm generate @TESTDATA@/hf/gpt2 "Hello" --top-p 2 --no-bos)
+# Bad --out for train: one line, exit 2.
+sinklab_cli_test(out.train_out_not_a_dir 2 "--out '\\.' does not name a directory" train --preset tiny -o .)
+sinklab_cli_test(out.train_out_with_resume 2 "--resume takes the run directory itself" train --resume r -o r2)

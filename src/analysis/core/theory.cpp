@@ -1022,23 +1022,25 @@ TheoryResult run_theory(const TheoryConfig& cfg, const std::string& out_dir) {
       if (o.freeze_beta && !tr.theta_at_freeze.empty() && !cfg.model.residual) {
         const Params F = m.unpack(tr.theta_at_freeze);
         const double astar = frozen_beta_alpha_star(m, F.beta);
-        run_result.frozen_beta = FrozenBetaOutcome{std::sqrt(ReducedModel::norm2(F.beta)),
-                                                   frozen_beta_drift_coefficient(m, F.beta),
-                                                   std::isfinite(astar) ? astar : std::numeric_limits<double>::infinity()};
-        R["frozen_beta"] = {{"beta_norm", std::sqrt(ReducedModel::norm2(F.beta))},
-                            {"drift_coefficient", frozen_beta_drift_coefficient(m, F.beta)},
-                            {"alpha_star_predicted", std::isfinite(astar) ? json(astar) : json("inf")},
-                            {"alpha_growth", std::isfinite(astar) ? "stops at alpha_star" : "continues"}};
-        if (!cfg.model.trigger && std::isfinite(astar)) R["frozen_beta"]["alpha_end_minus_star"] = last.alpha - astar;
+        const FrozenBetaOutcome fb{std::sqrt(ReducedModel::norm2(F.beta)), frozen_beta_drift_coefficient(m, F.beta),
+                                   std::isfinite(astar) ? astar : std::numeric_limits<double>::infinity()};
+        run_result.frozen_beta = fb;
+        const bool stops = std::isfinite(fb.alpha_star);
+        R["frozen_beta"] = {{"beta_norm", fb.beta_norm},
+                            {"drift_coefficient", fb.drift_coefficient},
+                            {"alpha_star_predicted", stops ? json(fb.alpha_star) : json("inf")},
+                            {"alpha_growth", stops ? "stops at alpha_star" : "continues"}};
+        if (!cfg.model.trigger && stops) R["frozen_beta"]["alpha_end_minus_star"] = last.alpha - fb.alpha_star;
       }
       if (o.freeze_alpha && !tr.theta_at_freeze.empty() && !cfg.model.trigger) {
         const Params F = m.unpack(tr.theta_at_freeze);
         const auto bstar = frozen_alpha_beta_star(m, F.alpha);
-        run_result.frozen_alpha = FrozenAlphaOutcome{F.alpha, std::sqrt(ReducedModel::norm2(bstar)),
-                                                     mu_norm > 0 ? dot(bstar, m.mu()) / mu_norm : 0.0};
-        R["frozen_alpha"] = {{"alpha", F.alpha},
-                             {"beta_star_norm_predicted", std::sqrt(ReducedModel::norm2(bstar))},
-                             {"beta_star_par_predicted", mu_norm > 0 ? dot(bstar, m.mu()) / mu_norm : 0.0}};
+        const FrozenAlphaOutcome fa_out{F.alpha, std::sqrt(ReducedModel::norm2(bstar)),
+                                        mu_norm > 0 ? dot(bstar, m.mu()) / mu_norm : 0.0};
+        run_result.frozen_alpha = fa_out;
+        R["frozen_alpha"] = {{"alpha", fa_out.alpha},
+                             {"beta_star_norm_predicted", fa_out.beta_star_norm},
+                             {"beta_star_par_predicted", fa_out.beta_star_par}};
       }
 
       // Trajectory CSV with the fitted and the theoretical curves.
