@@ -1,7 +1,10 @@
 // libFuzzer target for Hugging Face config.json handling (src/model/arch/hf_dir.h): parse the
-// input as config.json; if it is accepted, map it onto the weights of the tiny
-// models in tests/data/hf (shape/dtype checks) and read every mapped weight. Only
-// InputError may escape the parser; mapped weights must have their declared size.
+// input as config.json; if it is accepted, check its RoPE settings and compute the
+// rotary frequencies (src/model/arch/rope.h) at a few sequence lengths, then map it onto
+// the weights of the tiny models in tests/data/hf (shape/dtype checks) and read every
+// mapped weight. Only InputError may escape; accepted RoPE settings must give finite,
+// positive frequencies; mapped weights must have their declared size.
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -26,7 +29,8 @@ const std::vector<std::unique_ptr<sinklab::ShardedSafetensors>>& weights() {
       base = f.substr(0, f.find_last_of('/') + 1) + "../tests/data/hf";
     }
     std::vector<std::unique_ptr<sinklab::ShardedSafetensors>> v;
-    for (const char* d : {"gpt2", "llama", "gpt_neox", "olmo", "series/step200"}) {
+    for (const char* d : {"gpt2", "llama", "gpt_neox", "olmo", "series/step200", "qwen3", "olmo2", "gemma2", "gemma3",
+                          "phi3", "llama_rope_yarn"}) {
       try {
         v.push_back(std::make_unique<sinklab::ShardedSafetensors>(base + "/" + d));
       } catch (const sinklab::InputError&) {
@@ -46,6 +50,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     c = sinklab::hf::parse_config(sinklab::parse_json(text, "fuzz"), "fuzz/config.json");
   } catch (const sinklab::InputError&) {
     return 0;
+  }
+  const sinklab::ModelSpec& s = c.spec;
+  if (s.pos == sinklab::PosKind::Rotary) {
+    try {
+      sinklab::check_rope_scaling(s.rope_scaling, s.rope_dim);
+      sinklab::check_rope_scaling(s.rope_local_scaling, s.rope_dim);
+      for (bool local : {false, true})
+        for (std::int64_t len : {1, 7, 4096, 1 << 20}) {
+          const auto f = sinklab::rope_freqs(s, local, len);
+          if (f.inv_freq.size() != (std::size_t)s.rope_dim / 2 || !std::isfinite(f.attention_factor)) std::abort();
+          for (double x : f.inv_freq)
+            if (std::isnan(x) || x < 0) std::abort();
+        }
+    } catch (const sinklab::InputError&) {
+    }
   }
   for (const auto& st : weights()) {
     try {

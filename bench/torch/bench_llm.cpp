@@ -1,9 +1,12 @@
 // Forward speed of a pretrained GGUF model (issue 5, "Speed"): SmolLM2-135M-Instruct
-// (Q4_1 file, dequantised to float32) on the first 256 tokens of prose document 0 of
+// (Q4_1 file) on the first 256 tokens of prose document 0 of
 // data/domains/prose_wikipedia.jsonl, one batch of 256, no grad:
-//   llm_forward/none/threads:K     no Hooks object
-//   llm_forward/patterns/threads:K Hooks::record("blocks.*.attn.hook_pattern") (all 30
-//                                  layers' [1, 9, 256, 256] patterns kept)
+//   llm_forward/none/threads:K     weights stored (quantised in the file's mapping,
+//                                  dequantised a layer at a time), no Hooks object
+//   llm_forward/patterns/threads:K the same with Hooks::record("blocks.*.attn.hook_pattern")
+//                                  (all 30 layers' [1, 9, 256, 256] patterns kept)
+//   llm_forward/float32/threads:K  every weight dequantised to float32 at load
+//                                  (--weights float32), no Hooks object
 // Counter tokens_per_s = 256 / wall time. The same 256 tokens as llama.cpp's
 // prompt-processing measurement (tests/tools/llamacpp_reference.py, bench/compare_llm.py).
 // The model: SINKLAB_TEST_MODEL, else <sinklab cache>/models/SmolLM2-135M-Instruct.gguf.
@@ -33,25 +36,36 @@ struct Setup {
   at::Tensor tokens;
 };
 
-Setup* setup() {
-  static std::unique_ptr<Setup> s = [] {
-    std::string path;
-    if (const char* p = std::getenv("SINKLAB_TEST_MODEL")) path = p;
-    else path = gguf::test_model_path();
-    if (path.empty()) return std::unique_ptr<Setup>();
-    auto r = std::make_unique<Setup>();
-    r->pm = std::make_unique<PretrainedModel>(load_pretrained(path));
-    auto text = read_jsonl_corpus(std::string(SINKLAB_DATA_DIR) + "/domains/prose_wikipedia.jsonl", 1)[0];
-    auto ids = r->pm->tokenizer->encode(text);
-    if (ids.size() < 256) return std::unique_ptr<Setup>();
-    r->tokens = torch::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + 256), torch::kInt64).unsqueeze(0);
-    return r;
-  }();
+std::unique_ptr<Setup> make_setup(const std::string& weights) {
+  std::string path;
+  if (const char* p = std::getenv("SINKLAB_TEST_MODEL")) path = p;
+  else path = gguf::test_model_path();
+  if (path.empty()) return nullptr;
+  auto r = std::make_unique<Setup>();
+  LoadOptions o;
+  o.weights = weights;
+  r->pm = std::make_unique<PretrainedModel>(load_pretrained(path, o));
+  auto text = read_jsonl_corpus(std::string(SINKLAB_DATA_DIR) + "/domains/prose_wikipedia.jsonl", 1)[0];
+  auto ids = r->pm->tokenizer->encode(text);
+  if (ids.size() < 256) return nullptr;
+  r->tokens = torch::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + 256), torch::kInt64).unsqueeze(0);
+  torch::NoGradGuard ng;
+  r->pm->model->forward(r->tokens);  // warm-up: the file's pages read, buffers allocated
+  return r;
+}
+
+Setup* setup(bool float32) {
+  static std::unique_ptr<Setup> stored, f32;  // one model at a time: the other is dropped
+  auto& s = float32 ? f32 : stored;
+  if (!s) {
+    (float32 ? stored : f32).reset();
+    s = make_setup(float32 ? "float32" : "stored");
+  }
   return s.get();
 }
 
-void BM_llm_forward(benchmark::State& state, bool patterns) {
-  Setup* s = setup();
+void BM_llm_forward(benchmark::State& state, bool patterns, bool float32) {
+  Setup* s = setup(float32);
   if (!s) {
     state.SkipWithError("SmolLM2-135M-Instruct.gguf absent (scripts/setup.sh) or prose doc 0 < 256 tokens");
     return;
@@ -75,9 +89,11 @@ void BM_llm_forward(benchmark::State& state, bool patterns) {
   state.counters["tokens"] = T;
 }
 
-BENCHMARK_CAPTURE(BM_llm_forward, none, false)
+BENCHMARK_CAPTURE(BM_llm_forward, none, false, false)
     ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
-BENCHMARK_CAPTURE(BM_llm_forward, patterns, true)
+BENCHMARK_CAPTURE(BM_llm_forward, float32, false, true)
+    ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK_CAPTURE(BM_llm_forward, patterns, true, false)
     ->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 
 }  // namespace

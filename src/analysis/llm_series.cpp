@@ -59,7 +59,7 @@ SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(cons
   res.opt = opt;
   for (auto& c : corpora) res.domain_names.push_back(c.first);
   for (const auto& c : series) {
-    auto pm = load_pretrained(c.path);
+    auto pm = load_pretrained(c.path, opt.load);
     const Tokenizer& tok = shared_tok ? *shared_tok : pm.tok();
     require((int64_t)tok.vocab_size() <= pm.model->spec().vocab,
             fmt::format("'{}': the tokenizer has {} tokens but the model only {}", c.path, tok.vocab_size(),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/llm_scan.h"
+#include "model/pretrained.h"
 
 namespace sinklab::llm {
 
@@ -18,6 +19,7 @@ struct SeriesOptions {
   std::vector<std::string> domains;  // NAME=CORPUS.jsonl
   std::string tokenizer;             // for every checkpoint; "" = each checkpoint's own
   ScanOptions scan;                  // dormant_threshold classifies the heads
+  LoadOptions load;                  // how each checkpoint's weights are held
 };
 
 struct SeriesHead {

@@ -9,6 +9,10 @@ namespace CLI {
 class App;
 }
 
+namespace sinklab {
+struct LoadOptions;
+}
+
 namespace sinklab::cli {
 
 using RegisterFn = std::function<void(CLI::App&)>;
@@ -30,5 +34,8 @@ CLI::App* group(CLI::App& app, const std::string& name);
 // (src/io/out_dir.h) before it writes: a non-empty directory is refused unless --force
 // (or the command is resuming its own output).
 void add_out_options(CLI::App* c, std::string& out, bool& force);
+
+// How a pretrained model is held (src/model/pretrained.h): `--weights stored|float32`.
+void add_load_options(CLI::App* c, LoadOptions& o);
 
 }  // namespace sinklab::cli

@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "io/error.h"
 #include "io/omp_env.h"
+#include "model/pretrained.h"
 
 namespace sinklab::cli {
 
@@ -42,6 +43,15 @@ void add_out_options(CLI::App* c, std::string& out, bool& force) {
   else
     o->capture_default_str();
   c->add_flag("--force", force, "write into a non-empty output directory (files of the same name are replaced)");
+}
+
+void add_load_options(CLI::App* c, LoadOptions& o) {
+  c->add_option("--weights", o.weights,
+                "stored: weight matrices stay in the model file as they are stored (GGUF quantised blocks, "
+                "F16/BF16) and are converted a layer at a time; float32: all converted at load (more memory, "
+                "no conversion per pass)")
+      ->check(CLI::IsMember({"stored", "float32"}))
+      ->capture_default_str();
 }
 
 }  // namespace sinklab::cli

@@ -13,7 +13,7 @@ void save_weights(const Transformer& model, const std::string& path, const std::
   std::vector<at::Tensor> keep;
   std::vector<TensorToWrite> out;
   for (auto& [name, t] : model.named_parameters()) {
-    auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    auto c = model.value(name).detach().to(torch::kCPU, torch::kFloat32).contiguous();
     keep.push_back(c);
     TensorToWrite w;
     w.name = name;

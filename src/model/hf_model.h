@@ -15,10 +15,12 @@ class Transformer;
 
 // The finalized ModelSpec of a config.json (HF rotary convention: rotate halves).
 ModelSpec spec_from_hf(const hf::HfConfig& c);
-// Reads <dir>/config.json and the (sharded) safetensors weights, F32/F16/BF16
-// converted to float32. InputError naming the file and key/tensor on any problem.
-std::unique_ptr<Transformer> transformer_from_hf_dir(const std::string& dir);
+// Reads <dir>/config.json and the (sharded) safetensors weights. F32 tensors are
+// copied as float32; F16/BF16 weight matrices stay in the file's mapping and are
+// converted a layer at a time (stored = true, StoredWeight in src/model/transformer.h),
+// or all at load (stored = false). InputError naming the file and key/tensor on any problem.
+std::unique_ptr<Transformer> transformer_from_hf_dir(const std::string& dir, bool stored = true);
 // The same from a config.json already read (its directory holds the weights).
-std::unique_ptr<Transformer> transformer_from_hf(const hf::HfConfig& c);
+std::unique_ptr<Transformer> transformer_from_hf(const hf::HfConfig& c, bool stored = true);
 
 }  // namespace sinklab

@@ -28,32 +28,62 @@ const Tokenizer& PretrainedModel::tok() const {
 
 namespace {
 
-void load_tensor(Transformer& m, const gguf::GgufFile& f, const std::string& gname, const std::string& pname) {
+void load_tensor(Transformer& m, const gguf::GgufFile& f, const GgufTensorMap& map,
+                 const std::shared_ptr<const gguf::GgufFile>& keep) {
+  const std::string& gname = map.src;
   const gguf::TensorInfo& t = f.tensor(gname);
   require(gguf::dequant_supported(t.type),
           fmt::format("'{}': tensor '{}' has type {}, which sinklab cannot dequantise", f.path(), gname,
                       gguf::type_name(t.type)));
-  const at::Tensor& p = m.param(pname);
+  const at::Tensor& p = m.param(map.dst);
   std::vector<int64_t> want(p.sizes().begin(), p.sizes().end());
+  if (map.n_rows > 0) want[0] = map.src_rows;  // a fused tensor: the parameter is a row block of it
   require(t.shape() == want, fmt::format("'{}': tensor '{}' has shape {}, the metadata implies [{}]", f.path(), gname,
                                          t.shape_string(), fmt::join(want, ", ")));
-  auto buf = torch::empty(p.sizes(), torch::kFloat32);
+  const int64_t row0 = map.n_rows > 0 ? map.row0 : 0;
+  if (keep && p.dim() == 2 && Transformer::can_store(map.dst)) {
+    // The quantised blocks stay in the mapping; rows are dequantised when used.
+    const uint64_t row_bytes = gguf::type_bytes(t.type, t.row_length());
+    const uint8_t* base = f.tensor_data(t) + (uint64_t)row0 * row_bytes;
+    const gguf::GgmlType type = t.type;
+    const uint64_t row_len = t.row_length();
+    StoredWeight sw;
+    sw.fill = [base, row_bytes, row_len, type](int64_t r0, int64_t n, float* dst) {
+      gguf::dequantize_into(type, base + (uint64_t)r0 * row_bytes, dst, (size_t)n * row_len);
+    };
+    sw.keep = keep;
+    sw.format = gguf::type_name(t.type);
+    sw.stored_bytes = (int64_t)(row_bytes * (uint64_t)p.size(0));
+    m.store(map.dst, std::move(sw));
+    return;
+  }
+  auto buf = torch::empty(want, torch::kFloat32);
   gguf::dequantize_into(f, t, buf.data_ptr<float>());
-  m.set_param(pname, buf);
+  m.set_param(map.dst, map.n_rows > 0 ? buf.narrow(0, row0, map.n_rows) : buf);
+}
+
+std::unique_ptr<Transformer> from_gguf(const gguf::GgufFile& f, const std::shared_ptr<const gguf::GgufFile>& keep) {
+  const Architecture& a = arch_for_gguf(f);
+  ModelSpec s = a.gguf_config(f);
+  s.finalize();
+  auto m = std::make_unique<Transformer>(s, false);
+  for (const auto& map : a.gguf_tensors(s)) load_tensor(*m, f, map, keep);
+  const std::string miss = m->missing_param();
+  require(miss.empty(), fmt::format("'{}': no tensor maps to parameter '{}'", f.path(), miss));
+  return m;
 }
 
 }  // namespace
 
-std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f) {
-  const Architecture& a = arch_for_gguf(f);
-  ModelSpec s = a.gguf_config(f);
-  s.finalize();
-  auto m = std::make_unique<Transformer>(s);
-  for (const auto& [gname, pname] : a.gguf_tensors(s)) load_tensor(*m, f, gname, pname);
-  return m;
+std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f) { return from_gguf(f, nullptr); }
+
+std::unique_ptr<Transformer> transformer_from_gguf(std::shared_ptr<const gguf::GgufFile> f) {
+  return from_gguf(*f, f);
 }
 
-PretrainedModel load_pretrained(const std::string& model) {
+PretrainedModel load_pretrained(const std::string& model, const LoadOptions& opt) {
+  require(opt.weights == "stored" || opt.weights == "float32",
+          "--weights must be 'stored' or 'float32', not '" + opt.weights + "'");
   const std::string path = resolve_model(model).path;
   std::error_code ec;
   require(std::filesystem::exists(path, ec), "model '" + path + "' does not exist");
@@ -64,16 +94,16 @@ PretrainedModel load_pretrained(const std::string& model) {
     pm.arch = c.model_type;
     std::filesystem::path p(path);
     pm.name = (p.filename().empty() ? p.parent_path() : p).filename().string();
-    pm.model = transformer_from_hf(c);
+    pm.model = transformer_from_hf(c, opt.weights == "stored");
     if (auto tok = tokenizer_from_hf_dir(path)) pm.tokenizer = std::make_unique<Tokenizer>(std::move(*tok));
     return pm;
   }
-  gguf::GgufFile f(path);
+  auto f = std::make_shared<const gguf::GgufFile>(path);
   pm.path = path;
-  pm.arch = f.architecture();
-  pm.name = f.get_string_or("general.name", std::filesystem::path(path).stem().string());
-  pm.model = transformer_from_gguf(f);
-  pm.tokenizer = std::make_unique<Tokenizer>(tokenizer_from_gguf(f));
+  pm.arch = f->architecture();
+  pm.name = f->get_string_or("general.name", std::filesystem::path(path).stem().string());
+  pm.model = opt.weights == "float32" ? transformer_from_gguf(*f) : transformer_from_gguf(f);
+  pm.tokenizer = std::make_unique<Tokenizer>(tokenizer_from_gguf(*f));
   return pm;
 }
 

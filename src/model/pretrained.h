@@ -27,14 +27,24 @@ struct PretrainedModel {
   PretrainedModel(PretrainedModel&&) noexcept;
 };
 
-// The families that have a GGUF table (llama, and the llama-compatible "mistral" and
-// "qwen2" layouts). InputError for others, or for missing metadata and tensors of the
-// wrong shape.
+// The families that have a GGUF table (src/model/arch/: llama, mistral, qwen2, qwen3,
+// olmo2, gemma, gemma2, gemma3, phi3). InputError for others, or for
+// missing metadata and tensors of the wrong shape. From a reference: every weight
+// dequantised to float32 at load. From a shared file: the weight matrices stay in the
+// file's mapping as quantised blocks and are dequantised a layer at a time (StoredWeight).
 std::unique_ptr<Transformer> transformer_from_gguf(const gguf::GgufFile& f);
+std::unique_ptr<Transformer> transformer_from_gguf(std::shared_ptr<const gguf::GgufFile> f);
+
+struct LoadOptions {
+  // "stored": weight matrices stay in the file in their stored type (GGUF quantised
+  // blocks, safetensors F16/BF16) and are converted a layer at a time while they are
+  // used; "float32": all converted once at load (more memory; no conversion per pass).
+  std::string weights = "stored";
+};
 // Opens a GGUF model file, or a Hugging Face model directory (src/model/hf_model.h;
 // its tokenizer from tokenizer.json / tokenizer.model when present), given by path or
 // by name (src/io/model_path.h: sinklab's model cache, the Hugging Face hub cache).
-PretrainedModel load_pretrained(const std::string& model);
+PretrainedModel load_pretrained(const std::string& model, const LoadOptions& opt = {});
 
 // The perplexity recipe of llama.cpp's reference (tests/tools/llamacpp_reference.py,
 // docs/parity.md): `ids` (one document, tokenized alone) is cut into consecutive

@@ -25,11 +25,21 @@ void ModelSpec::finalize() {
     require(rope_dim % 2 == 0 && rope_dim <= hd(),
             fmt::format("model: rotary dims {} must be even and <= head dim {}", rope_dim, hd()));
   }
+  if (pos == PosKind::Rotary) {
+    check_rope_scaling(rope_scaling, rope_dim);
+    check_rope_scaling(rope_local_scaling, rope_dim);
+  }
+  require(attn_scale >= 0 && attn_softcap >= 0 && logit_softcap >= 0 && embed_scale >= 0,
+          "model: attention scale, soft-caps and embedding scale must be >= 0");
+  require(input_norm || out_norm || post_norm, "model: a block needs a norm (input_norm, out_norm or post_norm)");
+  require(!(out_norm && (post_norm || parallel_attn_mlp)),
+          "model: out_norm does not combine with post_norm or parallel attention/MLP");
   attn_variant(attn);
   check_qk_norm(qk_norm);
   if (layers.empty()) layers.assign(n_layers, LayerSpec{});
   require((int)layers.size() == n_layers,
           fmt::format("model: {} per-layer entries for {} layers", layers.size(), n_layers));
+  for (const LayerSpec& l : layers) require(l.window >= 0, "model: a sliding window must be >= 0");
 }
 
 }  // namespace sinklab

@@ -19,7 +19,7 @@ std::string shape_str(at::IntArrayRef s) {
 }
 }  // namespace
 
-Transformer::Transformer(ModelSpec spec) : spec_(std::move(spec)) {
+Transformer::Transformer(ModelSpec spec, bool allocate) : spec_(std::move(spec)), allocate_(allocate) {
   spec_.finalize();
   const auto& s = spec_;
   const int64_t d = s.d_model, H = s.n_heads, Hkv = s.kv_heads(), hd = s.hd(), ff = s.ff();
@@ -30,9 +30,16 @@ Transformer::Transformer(ModelSpec spec) : spec_(std::move(spec)) {
   for (int l = 0; l < s.n_layers; ++l) {
     const std::string b = fmt::format("blocks.{}.", l);
     const LayerSpec& ls = s.layers[l];
+    // ln1/ln2: the norm before the sublayer (or after the residual add: post_norm);
+    // ln1_post/ln2_post: the norm of the sublayer's output (out_norm).
+    auto norm = [&](const std::string& n) {
+      if (norm_affine) add(b + n + ".w", {d});
+      if (ln_bias) add(b + n + ".b", {d});
+    };
+    const bool first_norm = s.input_norm || s.post_norm;
     if (ls.attn) {
-      if (norm_affine) add(b + "ln1.w", {d});
-      if (ln_bias) add(b + "ln1.b", {d});
+      if (first_norm) norm("ln1");
+      if (s.out_norm) norm("ln1_post");
       add(b + "attn.W_Q", {H * hd, d});
       add(b + "attn.W_K", {Hkv * hd, d});
       add(b + "attn.W_V", {Hkv * hd, d});
@@ -49,10 +56,10 @@ Transformer::Transformer(ModelSpec spec) : spec_(std::move(spec)) {
       }
     }
     if (ls.mlp) {
-      if (norm_affine) add(b + "ln2.w", {d});
-      if (ln_bias) add(b + "ln2.b", {d});
+      if (first_norm) norm("ln2");
+      if (s.out_norm) norm("ln2_post");
       add(b + "mlp.W_in", {ff, d});
-      if (s.mlp == MlpKind::SwiGLU) add(b + "mlp.W_gate", {ff, d});
+      if (mlp_gated(s.mlp)) add(b + "mlp.W_gate", {ff, d});
       add(b + "mlp.W_out", {d, ff});
       if (s.mlp_bias) {
         add(b + "mlp.b_in", {ff});
@@ -69,7 +76,8 @@ Transformer::Transformer(ModelSpec spec) : spec_(std::move(spec)) {
 }
 
 at::Tensor Transformer::add(const std::string& name, std::vector<int64_t> shape) {
-  auto t = torch::zeros(shape, torch::kFloat32);
+  auto t = allocate_ ? torch::zeros(shape, torch::kFloat32)
+                     : torch::empty(shape, torch::TensorOptions().dtype(torch::kFloat32).device(torch::kMeta));
   index_[name] = params_.size();
   params_.emplace_back(name, t);
   return t;
@@ -81,6 +89,8 @@ void Transformer::index_layers() {
     const std::string b = fmt::format("blocks.{}.", l);
     auto& p = lp_[l];
     p.ln1w = opt(b + "ln1.w"), p.ln1b = opt(b + "ln1.b"), p.ln2w = opt(b + "ln2.w"), p.ln2b = opt(b + "ln2.b");
+    p.ln1pw = opt(b + "ln1_post.w"), p.ln1pb = opt(b + "ln1_post.b");
+    p.ln2pw = opt(b + "ln2_post.w"), p.ln2pb = opt(b + "ln2_post.b");
     p.WQ = opt(b + "attn.W_Q"), p.WK = opt(b + "attn.W_K"), p.WV = opt(b + "attn.W_V"), p.WO = opt(b + "attn.W_O");
     p.bQ = opt(b + "attn.b_Q"), p.bK = opt(b + "attn.b_K"), p.bV = opt(b + "attn.b_V"), p.bO = opt(b + "attn.b_O");
     p.Win = opt(b + "mlp.W_in"), p.Wgate = opt(b + "mlp.W_gate"), p.Wout = opt(b + "mlp.W_out");
@@ -119,7 +129,9 @@ void Transformer::init_weights(uint64_t seed, InitScheme scheme) {
     const at::Tensor* w = opt(m);
     return w && w->dim() == 2 ? w->size(1) : spec_.d_model;
   };
+  stored_.clear();
   for (auto& [name, t] : params_) {
+    if (t.is_meta()) t = torch::zeros(t.sizes(), torch::kFloat32);
     auto cpu = torch::empty(t.sizes(), torch::kFloat32);
     const bool norm_w = ends(name, ".w"), norm_b = ends(name, ".b");
     const bool lin_b = !norm_b && name.find(".b_") != std::string::npos;
@@ -162,6 +174,10 @@ const at::Tensor& Transformer::param(const std::string& name) const {
 void Transformer::set_param(const std::string& name, const at::Tensor& value) {
   torch::NoGradGuard ng;
   at::Tensor& p = param(name);
+  if (p.is_meta()) {  // stored, or not allocated yet: resident from now on
+    stored_.erase(&p);
+    p = torch::empty(p.sizes(), torch::kFloat32);
+  }
   if (p.sizes() != value.sizes())
     fail(fmt::format("shape mismatch for '{}': model expects {}, got {}", name, shape_str(p.sizes()),
                      shape_str(value.sizes())));
@@ -174,16 +190,76 @@ int64_t Transformer::n_params() const {
   return n;
 }
 
-void Transformer::to(const std::string& device, bool float64) {
+void Transformer::to(const std::string& device, bool float64) { to_dtype(device, float64 ? "float64" : "float32"); }
+
+void Transformer::to_dtype(const std::string& device, const std::string& dtype) {
   torch::Device dev(device);
+  const auto dt = dtype == "float64"    ? torch::kFloat64
+                  : dtype == "bfloat16" ? torch::kBFloat16
+                  : dtype == "float16"  ? torch::kFloat16
+                  : dtype == "float32"  ? torch::kFloat32
+                                        : (fail("unknown dtype '" + dtype + "' (float32, float64, bfloat16, float16)"),
+                                           torch::kFloat32);
   torch::NoGradGuard ng;
-  for (auto& p : params_) {
-    bool rg = p.second.requires_grad();
-    p.second = p.second.to(dev, float64 ? torch::kFloat64 : torch::kFloat32).detach().set_requires_grad(rg);
+  for (auto& [name, t] : params_) {
+    const bool rg = t.requires_grad();
+    at::Tensor src = stored(&t) ? value(name) : t;
+    t = src.to(dev, dt).detach().set_requires_grad(rg);
   }
+  stored_.clear();
+  for (auto& b : scratch_) b = at::Tensor();
 }
 
-std::string Transformer::device() const { return params_.empty() ? "cpu" : params_[0].second.device().str(); }
+std::string Transformer::device() const {
+  for (const auto& p : params_)
+    if (!p.second.is_meta()) return p.second.device().str();
+  return "cpu";  // every weight stored: they are filled on the CPU
+}
+
+void Transformer::store(const std::string& name, StoredWeight w) {
+  at::Tensor& p = param(name);
+  require(p.dim() == 2 && can_store(name), "internal: parameter '" + name + "' cannot be stored");
+  require((bool)w.fill, "internal: stored weight '" + name + "' has no fill");
+  require(p.device().is_cpu() || p.is_meta(), "internal: stored weights need a model on the CPU");
+  p = torch::empty(p.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(torch::kMeta));
+  stored_[&p] = std::move(w);
+}
+
+bool Transformer::can_store(const std::string& name) {
+  return name == "embed.W_E" || name == "unembed.W_U" ||
+         (name.rfind("blocks.", 0) == 0 &&
+          (name.find(".attn.W_") != std::string::npos || name.find(".mlp.W_") != std::string::npos));
+}
+
+bool Transformer::is_stored(const std::string& name) const { return stored(&param(name)) != nullptr; }
+
+at::Tensor Transformer::value(const std::string& name) const {
+  const at::Tensor& p = param(name);
+  const StoredWeight* sw = stored(&p);
+  if (!sw) return p;
+  auto t = torch::empty(p.sizes(), torch::kFloat32);
+  sw->fill(0, p.size(0), t.data_ptr<float>());
+  return t;
+}
+
+int64_t Transformer::resident_bytes() const {
+  int64_t n = 0;
+  for (const auto& p : params_)
+    if (!p.second.is_meta()) n += p.second.numel() * (int64_t)p.second.element_size();
+  return n;
+}
+
+std::string Transformer::missing_param() const {
+  for (const auto& [name, t] : params_)
+    if (t.is_meta() && !stored(&t)) return name;
+  return "";
+}
+
+int64_t Transformer::stored_bytes() const {
+  int64_t n = 0;
+  for (const auto& [p, w] : stored_) n += w.stored_bytes;
+  return n;
+}
 
 namespace {
 
@@ -196,21 +272,116 @@ at::Tensor apply_norm(const ModelSpec& s, const at::Tensor& x, const at::Tensor*
   return torch::layer_norm(x, {d}, w ? *w : at::Tensor(), b ? *b : at::Tensor(), s.norm_eps);
 }
 
-at::Tensor linear(const at::Tensor& x, const at::Tensor* W, const at::Tensor* b) {
-  return torch::linear(x, *W, b ? *b : at::Tensor());
+// Rows [row0, row0 + n) of a stored weight with `cols` columns, as float32 in `buf`
+// (grown as needed; the view is valid until the buffer's next fill).
+at::Tensor fill_rows(const StoredWeight& sw, at::Tensor& buf, int64_t row0, int64_t n, int64_t cols) {
+  if (!buf.defined() || buf.numel() < n * cols) buf = torch::empty({n * cols}, torch::kFloat32);
+  at::Tensor w = buf.narrow(0, 0, n * cols).view({n, cols});
+  sw.fill(row0, n, w.data_ptr<float>());
+  return w;
+}
+
+// x W^T for rows [row0, row0 + n) of a stored W: the forward fills them into the slot's
+// buffer, backward fills them again for grad_x = grad_y W. Nothing of W is kept between
+// the two (the graph holds pointers into the model, which must outlive it), and W takes
+// no gradient.
+struct StoredLinear : torch::autograd::Function<StoredLinear> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const StoredWeight* sw,
+                            at::Tensor* buf, int64_t row0, int64_t n, int64_t cols) {
+    ctx->saved_data["sw"] = reinterpret_cast<int64_t>(sw);
+    ctx->saved_data["buf"] = reinterpret_cast<int64_t>(buf);
+    ctx->saved_data["row0"] = row0;
+    ctx->saved_data["n"] = n;
+    ctx->saved_data["cols"] = cols;
+    return torch::linear(x, fill_rows(*sw, *buf, row0, n, cols));
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list g) {
+    const auto* sw = reinterpret_cast<const StoredWeight*>(ctx->saved_data["sw"].toInt());
+    auto* buf = reinterpret_cast<at::Tensor*>(ctx->saved_data["buf"].toInt());
+    at::Tensor w = fill_rows(*sw, *buf, ctx->saved_data["row0"].toInt(), ctx->saved_data["n"].toInt(),
+                             ctx->saved_data["cols"].toInt());
+    return {torch::matmul(g[0], w), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// x W[row0 : row0 + n]^T, W stored.
+at::Tensor stored_linear(const at::Tensor& x, const StoredWeight& sw, at::Tensor& buf, int64_t row0, int64_t n,
+                         int64_t cols) {
+  if (torch::GradMode::is_enabled() && x.requires_grad()) return StoredLinear::apply(x, &sw, &buf, row0, n, cols);
+  return torch::linear(x, fill_rows(sw, buf, row0, n, cols));
 }
 
 }  // namespace
 
-at::Tensor Transformer::rope(const at::Tensor& x, int64_t pos_offset) const {
-  // x [B, T, H, hd]; rotates the first rope_dim dims of each head.
+const StoredWeight* Transformer::stored(const at::Tensor* p) const {
+  if (!p || !p->is_meta()) return nullptr;
+  auto it = stored_.find(p);
+  return it == stored_.end() ? nullptr : &it->second;
+}
+
+at::Tensor Transformer::linear(const at::Tensor& x, const at::Tensor* W, const at::Tensor* b, Slot slot) const {
+  const StoredWeight* sw = stored(W);
+  if (!sw) return torch::linear(x, *W, b ? *b : at::Tensor());
+  auto y = stored_linear(x, *sw, scratch_[slot], 0, W->size(0), W->size(1));
+  return b ? y + *b : y;
+}
+
+at::Tensor Transformer::embed(const at::Tensor& tokens) const {
+  const at::Tensor& W = param("embed.W_E");
+  const StoredWeight* sw = stored(&W);
+  if (!sw) return torch::embedding(W, tokens);
+  // Only the rows of the tokens present are read from the file.
+  const int64_t V = W.size(0), d = W.size(1);
+  auto ids = tokens.to(torch::kCPU, torch::kInt64).contiguous();
+  auto out = torch::empty({ids.numel(), d}, torch::kFloat32);
+  const int64_t* id = ids.data_ptr<int64_t>();
+  float* o = out.data_ptr<float>();
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    require(id[i] >= 0 && id[i] < V, fmt::format("token id {} is outside the model's vocabulary of {}", id[i], V));
+    sw->fill(id[i], 1, o + i * d);
+  }
+  std::vector<int64_t> shape(tokens.sizes().begin(), tokens.sizes().end());
+  shape.push_back(d);
+  return out.view(shape);
+}
+
+at::Tensor Transformer::unembed(const at::Tensor& h) const {
+  const at::Tensor& W = spec_.tied_embeddings ? param("embed.W_E") : param("unembed.W_U");
+  const at::Tensor* bU = opt("unembed.b_U");
+  const StoredWeight* sw = stored(&W);
+  if (!sw) return torch::linear(h, W, bU ? *bU : at::Tensor());
+  // Blocks of vocabulary rows through one buffer of at most 4 Mi floats.
+  const int64_t V = W.size(0), d = W.size(1), rows = std::max<int64_t>(1, ((int64_t)1 << 22) / d);
+  std::vector<at::Tensor> parts;
+  at::Tensor out;
+  const bool grad = torch::GradMode::is_enabled() && h.requires_grad();
+  if (!grad) {
+    std::vector<int64_t> shape(h.sizes().begin(), h.sizes().end());
+    shape.back() = V;
+    out = torch::empty(shape, h.options());
+  }
+  for (int64_t r0 = 0; r0 < V; r0 += rows) {
+    const int64_t n = std::min(rows, V - r0);
+    auto y = stored_linear(h, *sw, scratch_[kUnembed], r0, n, d);
+    if (grad) parts.push_back(y);
+    else out.narrow(-1, r0, n).copy_(y);
+  }
+  if (grad) out = torch::cat(parts, -1);
+  return bU ? out + *bU : out;
+}
+
+at::Tensor Transformer::rope(const at::Tensor& x, int64_t pos_offset, bool local) const {
+  // x [B, T, H, hd]; rotates the first rope_dim dims of each head by the frequencies of
+  // the spec's RoPE (and scaling) for a sequence ending at pos_offset + T.
   const int64_t T = x.size(1), hd = x.size(3), rd = spec_.rope_dim;
   auto opts = x.options();
-  auto inv = torch::pow(spec_.rope_theta, -torch::arange(0, rd, 2, opts.dtype(torch::kFloat64)) / (double)rd)
-                 .to(opts.device());
+  const RopeFreqs f = rope_freqs(spec_, local, pos_offset + T);
+  auto inv = torch::tensor(f.inv_freq, torch::kFloat64).to(opts.device());
   auto pos = torch::arange(pos_offset, pos_offset + T, opts.dtype(torch::kFloat64));
-  auto ang = torch::outer(pos, inv).to(x.scalar_type());  // [T, rd/2], angles in float64
-  auto cos = ang.cos().view({1, T, 1, rd / 2}), sin = ang.sin().view({1, T, 1, rd / 2});
+  auto ang = torch::outer(pos, inv);  // [T, rd/2], angles in float64
+  auto cos = (ang.cos() * f.attention_factor).to(x.scalar_type()).view({1, T, 1, rd / 2});
+  auto sin = (ang.sin() * f.attention_factor).to(x.scalar_type()).view({1, T, 1, rd / 2});
   auto xr = x.narrow(3, 0, rd);
   at::Tensor out;
   if (spec_.rope_interleaved) {
@@ -230,9 +401,9 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
   const auto& s = spec_;
   const int64_t B = x.size(0), T = x.size(1), H = s.n_heads, Hkv = s.kv_heads(), hd = s.hd();
   auto hook = [&](HookPoint hp, at::Tensor t) { return (hooks && hooks->active(hp, l)) ? hooks->apply(hp, l, t) : t; };
-  auto q = linear(x, p.WQ, p.bQ).view({B, T, H, hd});
-  auto k = linear(x, p.WK, p.bK).view({B, T, Hkv, hd});
-  auto v = linear(x, p.WV, p.bV).view({B, T, Hkv, hd});
+  auto q = linear(x, p.WQ, p.bQ, kQ).view({B, T, H, hd});
+  auto k = linear(x, p.WK, p.bK, kK).view({B, T, Hkv, hd});
+  auto v = linear(x, p.WV, p.bV, kV).view({B, T, Hkv, hd});
   if (s.qkv_clip > 0) {
     q = q.clamp(-s.qkv_clip, s.qkv_clip);
     k = k.clamp(-s.qkv_clip, s.qkv_clip);
@@ -253,40 +424,53 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
   q = hook(HookPoint::Q, q);
   k = hook(HookPoint::K, k);
   v = hook(HookPoint::V, v);
+  const int window = s.layers[l].window;
   if (s.pos == PosKind::Rotary) {
-    q = hook(HookPoint::RotQ, rope(q, pos_offset));
-    k = hook(HookPoint::RotK, rope(k, pos_offset));
+    q = hook(HookPoint::RotQ, rope(q, pos_offset, window > 0));
+    k = hook(HookPoint::RotK, rope(k, pos_offset, window > 0));
   }
   auto qh = q.transpose(1, 2), kh = k.transpose(1, 2), vh = v.transpose(1, 2);  // [B, H, T, hd]
   // Scaled, causally masked logits in one batched GEMM: C = mask + scale * q k^T with
-  // an additive mask (0 on and below the diagonal, -inf above). The GEMM applies the
-  // scale to its accumulated sums, so the values equal matmul, * scale, masked_fill,
-  // with two fewer passes over the [B, H, T, T] scores (and over their gradients).
-  auto above = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
-  auto neg = torch::zeros({T, T}, q.options()).masked_fill(above, -std::numeric_limits<double>::infinity());
-  auto scores = torch::baddbmm(neg.expand({B * H, T, T}), qh.reshape({B * H, T, hd}),
-                               kh.reshape({B * H, T, hd}).transpose(1, 2), 1.0, 1.0 / std::sqrt((double)hd))
-                    .view({B, H, T, T});
+  // an additive mask (0 on and below the diagonal, -inf above; in a sliding-window layer
+  // also -inf from `window` positions back). The GEMM applies the scale to its
+  // accumulated sums, so the values equal matmul, * scale, masked_fill, with two fewer
+  // passes over the [B, H, T, T] scores (and over their gradients). Soft-capping (Gemma 2)
+  // acts on the logits before the mask, so it takes the unmasked product.
+  const double scale = s.attn_scale > 0 ? s.attn_scale : 1.0 / std::sqrt((double)hd);
+  auto hidden = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+  if (window > 0 && window < T) hidden = hidden.logical_or(torch::ones_like(hidden).tril(-window));
+  auto neg = torch::zeros({T, T}, q.options()).masked_fill(hidden, -std::numeric_limits<double>::infinity());
+  at::Tensor scores;
+  if (s.attn_softcap > 0) {
+    scores = torch::bmm(qh.reshape({B * H, T, hd}), kh.reshape({B * H, T, hd}).transpose(1, 2)) * scale;
+    scores = (torch::tanh(scores / s.attn_softcap) * s.attn_softcap + neg).view({B, H, T, T});
+  } else {
+    scores = torch::baddbmm(neg.expand({B * H, T, T}), qh.reshape({B * H, T, hd}),
+                            kh.reshape({B * H, T, hd}).transpose(1, 2), 1.0, scale)
+                 .view({B, H, T, T});
+  }
   scores = hook(HookPoint::AttnScores, scores);
   auto pattern = attn_variant(s.attn).weights(scores, 0, own);
   pattern = hook(HookPoint::Pattern, pattern);
   auto z = torch::matmul(pattern, vh).transpose(1, 2);  // [B, T, H, hd]
   z = hook(HookPoint::Z, z);
-  return linear(z.reshape({B, T, H * hd}), p.WO, p.bO);
+  return linear(z.reshape({B, T, H * hd}), p.WO, p.bO, kO);
 }
 
 at::Tensor Transformer::mlp(int l, const at::Tensor& x) const {
   const auto& p = lp_[l];
-  auto h = linear(x, p.Win, p.bin);
-  if (spec_.layers[l].linear_mlp) return linear(h, p.Wout, p.bout);
+  auto h = linear(x, p.Win, p.bin, kIn);
+  if (spec_.layers[l].linear_mlp) return linear(h, p.Wout, p.bout, kOut);
   switch (spec_.mlp) {
     case MlpKind::ReLU: h = torch::relu(h); break;
     case MlpKind::GELU: h = torch::gelu(h); break;
     case MlpKind::GELUTanh: h = torch::gelu(h, "tanh"); break;
-    case MlpKind::SwiGLU: h = torch::silu(linear(x, p.Wgate, nullptr)) * h; break;
+    case MlpKind::SwiGLU: h = torch::silu(linear(x, p.Wgate, nullptr, kGate)) * h; break;
+    case MlpKind::GeGLU: h = torch::gelu(linear(x, p.Wgate, nullptr, kGate)) * h; break;
+    case MlpKind::GeGLUTanh: h = torch::gelu(linear(x, p.Wgate, nullptr, kGate), "tanh") * h; break;
     case MlpKind::Linear: break;
   }
-  return linear(h, p.Wout, p.bout);
+  return linear(h, p.Wout, p.bout, kOut);
 }
 
 at::Tensor Transformer::forward(const at::Tensor& tokens, Hooks* hooks, int64_t pos_offset) const {
@@ -299,7 +483,8 @@ at::Tensor Transformer::forward(const at::Tensor& tokens, Hooks* hooks, int64_t 
   auto hook = [&](HookPoint hp, int l, at::Tensor t) {
     return (hooks && hooks->active(hp, l)) ? hooks->apply(hp, l, t) : t;
   };
-  auto h = torch::embedding(param("embed.W_E"), tokens);
+  auto h = embed(tokens);
+  if (s.embed_scale > 0) h = h * s.embed_scale;
   h = hook(HookPoint::Embed, -1, h);
   if (s.pos == PosKind::Learned) {
     auto pe = param("pos_embed.W_pos").narrow(0, pos_offset, T).unsqueeze(0);
@@ -333,16 +518,26 @@ at::Tensor Transformer::forward_from(int layer, const at::Tensor& resid_pre, Hoo
       h = hook(HookPoint::ResidMid, l, h);
       if (ls.mlp) h = apply_norm(s, h + hook(HookPoint::MlpOut, l, mlp(l, h)), p.ln2w, p.ln2b);
     } else {
-      if (ls.attn) h = h + hook(HookPoint::AttnOut, l, attention(l, apply_norm(s, h, p.ln1w, p.ln1b), hooks, pos_offset));
+      // Pre-norm (input_norm), with the sublayer's output normed too (out_norm: Gemma 2/3),
+      // or only that (OLMo-2). AttnOut/MlpOut hold what is added to the residual stream.
+      auto in = [&](const at::Tensor& x, const at::Tensor* w, const at::Tensor* b) {
+        return s.input_norm ? apply_norm(s, x, w, b) : x;
+      };
+      auto out = [&](const at::Tensor& y, const at::Tensor* w, const at::Tensor* b) {
+        return s.out_norm ? apply_norm(s, y, w, b) : y;
+      };
+      if (ls.attn)
+        h = h + hook(HookPoint::AttnOut, l, out(attention(l, in(h, p.ln1w, p.ln1b), hooks, pos_offset), p.ln1pw, p.ln1pb));
       h = hook(HookPoint::ResidMid, l, h);
-      if (ls.mlp) h = h + hook(HookPoint::MlpOut, l, mlp(l, apply_norm(s, h, p.ln2w, p.ln2b)));
+      if (ls.mlp) h = h + hook(HookPoint::MlpOut, l, out(mlp(l, in(h, p.ln2w, p.ln2b)), p.ln2pw, p.ln2pb));
     }
     h = hook(HookPoint::ResidPost, l, h);
   }
   if (s.final_norm) h = apply_norm(s, h, opt("ln_final.w"), opt("ln_final.b"));
   h = hook(HookPoint::FinalNorm, -1, h);
-  const at::Tensor& WU = s.tied_embeddings ? param("embed.W_E") : param("unembed.W_U");
-  return torch::linear(h, WU, has_param("unembed.b_U") ? param("unembed.b_U") : at::Tensor());
+  auto logits = unembed(h);
+  if (s.logit_softcap > 0) logits = torch::tanh(logits / s.logit_softcap) * s.logit_softcap;
+  return logits;
 }
 
 at::Tensor Transformer::token_nll(const at::Tensor& tokens, Hooks* hooks) const {

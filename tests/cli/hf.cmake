@@ -51,3 +51,8 @@ sinklab_cli_test(hf.scan_series_bad_ctx 2 "--ctx must be at least 2"
 sinklab_cli_test(hf.scan_series_missing_tokenizer 2 "no-such-tokenizer"
   llm scan-series @TESTDATA@/hf/series --tokenizer @SCRATCH@/no-such-tokenizer.json
   --domain p=@DATA@/domains/prose_wikipedia.jsonl)
+# RoPE scaling and layer types (tests/tools/make_hf_arch.py): one line naming the key.
+sinklab_cli_test(hf.rope_type 2 "key \"rope_scaling.rope_type\": unsupported RoPE scaling 'su'" model info @TESTDATA@/hf/bad_rope_type)
+sinklab_cli_test(hf.rope_factor 2 "key \"rope_scaling.factor\": expected a number" model info @TESTDATA@/hf/bad_rope_factor)
+sinklab_cli_test(hf.layer_types 2 "key \"layer_types\": layer 1 has type 'chunked_attention'" model info @TESTDATA@/hf/bad_layer_types)
+sinklab_cli_test(hf.info_gemma3 0 "sliding window +4 on layers 0 \\(1 of 2\\)" model info @TESTDATA@/hf/gemma3)

@@ -32,9 +32,10 @@ EncodeOptions enc(bool no_bos) {
   return e;
 }
 
-void run_prompt(const std::string& path, const std::string& prompt, int top, bool no_bos, bool special, bool json) {
+void run_prompt(const std::string& path, const LoadOptions& load, const std::string& prompt, int top, bool no_bos,
+                bool special, bool json) {
   require(!prompt.empty(), "llm run: give the prompt (PROMPT or --prompt TEXT); it is empty");
-  auto pm = load_pretrained(path);
+  auto pm = load_pretrained(path, load);
   EncodeOptions e = enc(no_bos);
   e.parse_special = special;
   auto ids = pm.tok().encode(prompt, e);
@@ -67,12 +68,12 @@ void run_prompt(const std::string& path, const std::string& prompt, int top, boo
   }
 }
 
-void run_ppl(const std::string& path, const std::string& corpus, int ctx, int docs, bool no_bos, bool progress,
-             bool json) {
+void run_ppl(const std::string& path, const LoadOptions& load, const std::string& corpus, int ctx, int docs,
+             bool no_bos, bool progress, bool json) {
   require(ctx >= 2, fmt::format("--ctx must be at least 2 (got {})", ctx));
   require(docs >= 0, "--docs must be >= 0");
   auto texts = read_jsonl_corpus(corpus, (size_t)docs);
-  auto pm = load_pretrained(path);
+  auto pm = load_pretrained(path, load);
   double nll = 0;
   int64_t n = 0, chunks = 0, tokens = 0;
   size_t used = 0;
@@ -109,6 +110,7 @@ struct GenerateArgs {
   double temperature = 0, top_p = 1.0;
   uint64_t seed = 1;
   bool chat = false, no_bos = false, json = false;
+  LoadOptions load;
 };
 
 // ChatML (<|im_start|>role ... <|im_end|>), the template of SmolLM2, Qwen and others:
@@ -116,7 +118,7 @@ struct GenerateArgs {
 void run_generate(const GenerateArgs& a) {
   std::string prompt = a.prompt.empty() ? a.prompt_pos : a.prompt;
   require(!prompt.empty(), "llm generate: give the prompt (PROMPT or --prompt TEXT); it is empty");
-  auto pm = load_pretrained(a.model);
+  auto pm = load_pretrained(a.model, a.load);
   const Tokenizer& tok = pm.tok();
   GenerateOptions o;
   o.max_new = a.n, o.temperature = a.temperature, o.top_k = a.top_k, o.top_p = a.top_p, o.seed = a.seed;
@@ -161,7 +163,9 @@ Registrar reg(50, [](CLI::App& app) {
     auto top = std::make_shared<int>(10);
     auto no_bos = std::make_shared<bool>(false), special = std::make_shared<bool>(false);
     auto json = std::make_shared<bool>(false);
+    auto load = std::make_shared<LoadOptions>();
     auto* c = g->add_subcommand("run", "Top next tokens with probabilities for a prompt");
+    add_load_options(c, *load);
     c->add_option("model", *model, kModelHelp)->required();
     auto* pp = c->add_option("prompt", *prompt_pos, "prompt text (or --prompt)");
     c->add_option("--prompt", *prompt, "prompt text")->excludes(pp);
@@ -171,7 +175,7 @@ Registrar reg(50, [](CLI::App& app) {
     c->add_flag("--special", *special, "parse special tokens (e.g. <|im_start|>) in the prompt");
     c->callback([=]() {
       require(*top >= 1, "--top must be >= 1");
-      run_prompt(*model, prompt->empty() ? *prompt_pos : *prompt, *top, *no_bos, *special, *json);
+      run_prompt(*model, *load, prompt->empty() ? *prompt_pos : *prompt, *top, *no_bos, *special, *json);
     });
   }
   {
@@ -189,6 +193,7 @@ Registrar reg(50, [](CLI::App& app) {
     c->add_flag("--chat", a->chat, "wrap the prompt in the ChatML template (<|im_start|>user ... assistant)");
     c->add_flag("--no-bos", a->no_bos, "do not add BOS");
     c->add_flag("--json", a->json, "print the result as JSON instead of streaming the text");
+    add_load_options(c, a->load);
     c->callback([a]() { run_generate(*a); });
   }
   {
@@ -196,6 +201,7 @@ Registrar reg(50, [](CLI::App& app) {
     auto ctx = std::make_shared<int>(256), docs = std::make_shared<int>(0);
     auto no_bos = std::make_shared<bool>(false), noprog = std::make_shared<bool>(false);
     auto json = std::make_shared<bool>(false);
+    auto load = std::make_shared<LoadOptions>();
     auto* c = g->add_subcommand(
         "ppl",
         "Perplexity over a JSONL corpus, llama.cpp's recipe (docs/parity.md): each document is tokenized alone "
@@ -210,7 +216,8 @@ Registrar reg(50, [](CLI::App& app) {
     c->add_flag("--no-bos", *no_bos, "do not add BOS");
     c->add_flag("--no-progress", *noprog, "no progress bar");
     c->add_flag("--json", *json, "print the result as JSON");
-    c->callback([=]() { run_ppl(*model, *corpus, *ctx, *docs, *no_bos, !*noprog && !*json, *json); });
+    add_load_options(c, *load);
+    c->callback([=]() { run_ppl(*model, *load, *corpus, *ctx, *docs, *no_bos, !*noprog && !*json, *json); });
   }
 });
 

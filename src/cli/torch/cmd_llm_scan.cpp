@@ -36,6 +36,7 @@ struct ScanArgs {
   std::vector<std::string> ablate_kinds;
   uint64_t seed = 1234;
   std::string command;
+  LoadOptions load;
 };
 
 void run_scan(const ScanArgs& a) {
@@ -63,7 +64,7 @@ void run_scan(const ScanArgs& a) {
   for (auto& d : llm::parse_domain_specs(a.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
   if (a.threads > 0) at::set_num_threads(a.threads);
 
-  auto pm = load_pretrained(a.model);
+  auto pm = load_pretrained(a.model, a.load);
   const auto& spec = pm.model->spec();
   std::vector<llm::HeadRef> explicit_heads;
   const bool do_ablate = a.ablate != "none";
@@ -222,6 +223,7 @@ Registrar reg(51, [](CLI::App& app) {
   c->add_option("--threads", a->threads, "intra-op threads (0 = LibTorch default)")->capture_default_str();
   c->add_option("--sample-tokens", a->sample_tokens, "tokens in the attention-pattern figures")->capture_default_str();
   add_out_options(c, a->out, a->force);
+  add_load_options(c, a->load);
   c->add_flag("--json", a->json, "print a JSON summary (also written as summary.json) instead of the text summary");
   c->add_flag("--no-progress", a->no_progress, "no progress bars");
   c->callback([a]() {

@@ -23,12 +23,13 @@ struct SeriesArgs {
   int docs = 16, ctx = 128, sink_pos = 0, threads = 0;
   double threshold = 0.5;
   bool no_bos = false, no_progress = false, force = false, json = false;
+  LoadOptions load;
 };
 
 void run_series(const SeriesArgs& a) {
   refuse_nonempty_dir(a.out, a.force);
   llm::SeriesOptions o;
-  o.paths = a.paths, o.domains = a.domains, o.tokenizer = a.tokenizer;
+  o.paths = a.paths, o.domains = a.domains, o.tokenizer = a.tokenizer, o.load = a.load;
   o.scan.docs = a.docs, o.scan.ctx = a.ctx, o.scan.sink_pos = a.sink_pos, o.scan.add_bos = !a.no_bos;
   o.scan.dormant_threshold = a.threshold, o.scan.progress = !a.no_progress;
   if (a.threads > 0) at::set_num_threads(a.threads);
@@ -73,6 +74,7 @@ Registrar reg(52, [](CLI::App& app) {
   c->add_flag("--no-bos", a->no_bos, "do not prepend BOS");
   c->add_option("--threads", a->threads, "intra-op threads (0 = LibTorch default)")->capture_default_str();
   add_out_options(c, a->out, a->force);
+  add_load_options(c, a->load);
   c->add_flag("--json", a->json, "print the per-checkpoint summary as JSON instead of text");
   c->add_flag("--no-progress", a->no_progress, "no progress bars");
   c->callback([a]() { run_series(*a); });

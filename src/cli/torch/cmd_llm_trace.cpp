@@ -30,6 +30,7 @@ struct TraceArgs {
   int sink_pos = 0, top = 10, threads = 0;
   double threshold = 0.5;
   bool no_bos = false, special = false, json = false, force = false;
+  LoadOptions load;
 };
 
 void run_trace(const TraceArgs& a, const std::string& command) {
@@ -43,7 +44,7 @@ void run_trace(const TraceArgs& a, const std::string& command) {
   for (const auto& h : a.zero_heads) o.edits.push_back({Intervention::ZeroHead, parse_head(h, "--zero-head")});
   for (const auto& h : a.sink_heads) o.edits.push_back({Intervention::AttendSink, parse_head(h, "--attend-sink")});
   if (a.threads > 0) at::set_num_threads(a.threads);
-  auto pm = load_pretrained(a.model);
+  auto pm = load_pretrained(a.model, a.load);
   auto t = llm::trace(*pm.model, pm.tok(), prompt, o);
   report::TraceReportInput in{command, pm.name, &t};
   auto files = report::write_trace_report(a.out, in);
@@ -80,6 +81,7 @@ Registrar reg(53, [](CLI::App& app) {
   pos->excludes(pr)->excludes(fi);
   pr->excludes(fi);
   add_out_options(c, a->out, a->force);
+  add_load_options(c, a->load);
   c->add_option("--save", a->save,
                 "hook tensors to save in hooks.safetensors, comma-separated names, '*' for every layer "
                 "(e.g. 'blocks.*.attn.hook_pattern,blocks.3.hook_resid_post')")

@@ -80,11 +80,40 @@ std::vector<float> read_weight(const WeightMap& w, const ShardedSafetensors& st)
     }
     v.swap(sel);
   }
+  if (w.offset != 0)
+    for (float& x : v) x += w.offset;
   int64_t n = 1;
   for (auto x : w.dst_shape) n *= x;
   require((int64_t)v.size() == n, fmt::format("'{}': tensor '{}' gives {} values for '{}' of shape {}", st.path(),
                                               w.src, v.size(), w.dst, shape_text(w.dst_shape)));
   return v;
+}
+
+bool can_fill_rows(const WeightMap& w, const ShardedSafetensors& st) {
+  const TensorView& t = st.get(w.src);
+  return (t.dtype == DType::F16 || t.dtype == DType::BF16) && t.shape.size() == 2 && w.dst_shape.size() == 2 &&
+         !w.transpose && w.offset == 0;
+}
+
+void fill_weight_rows(const WeightMap& w, const TensorView& t, int64_t row0, int64_t n, float* dst) {
+  const int64_t cols = t.shape[1], rb = cols * (int64_t)dtype_size(t.dtype);
+  // Parameter rows map to source rows through w.rows' blocks (all rows when empty).
+  std::vector<std::pair<int64_t, int64_t>> blocks = w.rows;
+  if (blocks.empty()) blocks.emplace_back(0, t.shape[0]);
+  int64_t at = 0;  // first parameter row of the current block
+  for (const auto& [start, count] : blocks) {
+    const int64_t a = std::max(row0, at), e = std::min(row0 + n, at + count);
+    if (a < e) {
+      require(start + (a - at) + (e - a) <= t.shape[0], "fill_weight_rows: row block out of range");
+      TensorView v = t;
+      v.shape = {e - a, cols};
+      v.data = t.data + (start + (a - at)) * rb;
+      v.nbytes = (size_t)((e - a) * rb);
+      to_f32(v, dst + (a - row0) * cols, (size_t)((e - a) * cols));
+    }
+    at += count;
+  }
+  require(at >= row0 + n, "fill_weight_rows: rows out of range");
 }
 
 // ---------------------------------------------------------------- summary
@@ -128,12 +157,20 @@ std::string summary_to_text(const HfSummary& s) {
   else
     line("positions", fmt::format("rotary {} of {} dims, theta {}, context {}", m.rope_dim, m.head_dim, m.rope_theta,
                                   m.n_ctx));
+  if (m.pos == PosKind::Rotary && m.rope_scaling.type != "none") line("rope scaling", rope_scaling_text(m.rope_scaling));
+  if (m.rope_local_theta > 0)
+    line("local rope", fmt::format("theta {}, scaling {}", m.rope_local_theta, rope_scaling_text(m.rope_local_scaling)));
   line("residual", m.parallel_attn_mlp ? "parallel attention + MLP" : "sequential");
+  line("norms", block_norms_text(m));
   line("biases", fmt::format("qkv {}, attn out {}, mlp {}", m.attn_bias, m.attn_out_bias, m.mlp_bias));
   if (m.qkv_clip > 0) line("clip_qkv", fmt::format("{}", m.qkv_clip));
   line("tied embeddings", m.tied_embeddings ? "yes" : "no");
   line("vocab", std::to_string(m.vocab));
-  if (c.sliding_window) line("sliding window", fmt::format("{} (not applied)", *c.sliding_window));
+  if (const std::string w = windows_text(m); !w.empty()) line("sliding window", w);
+  if (m.attn_scale > 0) line("attention scale", fmt::format("{:.6g}", m.attn_scale));
+  if (m.attn_softcap > 0 || m.logit_softcap > 0)
+    line("soft-capping", fmt::format("attention {:g}, logits {:g}", m.attn_softcap, m.logit_softcap));
+  if (m.embed_scale > 0) line("embedding scale", fmt::format("{:.6g}", m.embed_scale));
   line("weights", fmt::format("{} ({} shard{}, {} tensors)", s.weights, s.n_shards, s.n_shards == 1 ? "" : "s",
                               s.n_tensors));
   std::string types;
@@ -163,6 +200,20 @@ json summary_to_json(const HfSummary& s) {
   j["positions"] = m.pos == PosKind::Learned ? "learned" : "rotary";
   j["rope_dim"] = m.rope_dim;
   j["rope_theta"] = m.rope_theta;
+  j["rope_scaling"] = m.rope_scaling.type;
+  if (m.rope_scaling.type != "none") {
+    j["rope_scaling_factor"] = m.rope_scaling.factor;
+    j["rope_original_context"] = m.rope_scaling.original_ctx;
+  }
+  if (m.rope_local_theta > 0) j["rope_local_theta"] = m.rope_local_theta;
+  std::vector<int> windows;
+  for (const auto& l : m.layers) windows.push_back(l.window);
+  j["sliding_windows"] = windows;
+  j["norms"] = block_norms_text(m);
+  j["attn_scale"] = m.attn_scale;
+  j["attn_softcap"] = m.attn_softcap;
+  j["logit_softcap"] = m.logit_softcap;
+  j["embed_scale"] = m.embed_scale;
   j["context"] = m.n_ctx;
   j["parallel_attn_mlp"] = m.parallel_attn_mlp;
   j["attn_bias"] = m.attn_bias;

@@ -30,7 +30,6 @@ struct HfConfig {
   const Architecture* arch = nullptr;
   ModelSpec spec;
   std::string torch_dtype;  // informational ("" if absent)
-  std::optional<int> sliding_window;  // informational (not applied)
 };
 
 // True if `path` is a directory holding config.json.
@@ -41,12 +40,14 @@ HfConfig parse_config(const nlohmann::json& j, const std::string& config_path);
 
 // One sinklab parameter and where it comes from. The source tensor (shape src_shape
 // in the file) is transposed first if `transpose` (2-D only), then, if `rows` is not
-// empty, the row blocks [start, start+count) are concatenated (fused QKV splits).
+// empty, the row blocks [start, start+count) are concatenated (fused QKV splits); then
+// `offset` is added.
 struct WeightMap {
   std::string src, dst;
   std::vector<int64_t> src_shape, dst_shape;
   bool transpose = false;
   std::vector<std::pair<int64_t, int64_t>> rows;
+  float offset = 0;  // added to every value (Gemma stores norm gains as w - 1)
 };
 
 // Every parameter of the sinklab model the config describes (one entry each, from the
@@ -56,6 +57,11 @@ struct WeightMap {
 std::vector<WeightMap> map_weights(const HfConfig& c, const ShardedSafetensors& st);
 // The floats of one mapped parameter (row-major, dst_shape).
 std::vector<float> read_weight(const WeightMap& w, const ShardedSafetensors& st);
+// Whether a weight can stay in the file and be converted rows at a time
+// (fill_weight_rows): stored as F16/BF16, 2-D, not transposed, no offset.
+bool can_fill_rows(const WeightMap& w, const ShardedSafetensors& st);
+// Rows [row0, row0 + n) of the parameter (after w.rows' selection) as float32.
+void fill_weight_rows(const WeightMap& w, const TensorView& t, int64_t row0, int64_t n, float* dst);
 
 // `sinklab model info DIR`.
 struct HfSummary {

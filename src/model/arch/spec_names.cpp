@@ -35,13 +35,16 @@ std::string mlp_kind_name(MlpKind k) {
     case MlpKind::GELUTanh: return "gelu-tanh";
     case MlpKind::SwiGLU: return "swiglu";
     case MlpKind::Linear: return "linear";
+    case MlpKind::GeGLU: return "geglu";
+    case MlpKind::GeGLUTanh: return "geglu-tanh";
   }
   return "?";
 }
 MlpKind parse_mlp_kind(const std::string& s) {
-  for (auto k : {MlpKind::ReLU, MlpKind::GELU, MlpKind::GELUTanh, MlpKind::SwiGLU, MlpKind::Linear})
+  for (auto k : {MlpKind::ReLU, MlpKind::GELU, MlpKind::GELUTanh, MlpKind::SwiGLU, MlpKind::Linear, MlpKind::GeGLU,
+                 MlpKind::GeGLUTanh})
     if (mlp_kind_name(k) == s) return k;
-  fail("unknown MLP kind '" + s + "' (valid: relu, gelu, gelu-tanh, swiglu, linear)");
+  fail("unknown MLP kind '" + s + "' (valid: relu, gelu, gelu-tanh, swiglu, linear, geglu, geglu-tanh)");
 }
 
 }  // namespace sinklab

@@ -65,8 +65,8 @@ TEST(HfConfig, LlamaFamilySwitches) {
   mi["sliding_window"] = 4096;
   auto cm = hf::parse_config(mi, "x/config.json");
   EXPECT_EQ(cm.spec.head_dim, 16);
-  ASSERT_TRUE(cm.sliding_window.has_value());
-  EXPECT_EQ(*cm.sliding_window, 4096);
+  ASSERT_EQ(cm.spec.layers.size(), (size_t)cm.spec.n_layers);
+  for (const auto& l : cm.spec.layers) EXPECT_EQ(l.window, 4096);  // every Mistral layer slides
 }
 
 TEST(HfConfig, TinyModelsFromTransformers) {
@@ -106,10 +106,7 @@ TEST(HfConfig, BadKeysNameFileAndKey) {
   EXPECT_NE(error_of([&] { hf::parse_config(j, "m/config.json"); }).find("unsupported model_type 'bert'"),
             std::string::npos);
   j = llama_json();
-  j["rope_scaling"] = json{{"type", "linear"}, {"factor", 2.0}};
-  EXPECT_NE(error_of([&] { hf::parse_config(j, "m/config.json"); }).find("rope_scaling"), std::string::npos);
-  j = llama_json();
-  j["hidden_act"] = "gelu";
+  j["hidden_act"] = "relu";
   EXPECT_NE(error_of([&] { hf::parse_config(j, "m/config.json"); }).find("hidden_act"), std::string::npos);
   j = llama_json();
   j["vocab_size"] = -5;
@@ -234,4 +231,79 @@ TEST(HfSeries, Errors) {
 TEST(HfConfig, NumberOverflowIsInputError) {
   auto e = error_of([] { parse_json("{\"model_type\": \"gpt2\", \"layer_norm_epsilon\": 1e444}", "'m/config.json'"); });
   EXPECT_NE(e.find("'m/config.json': malformed JSON"), std::string::npos) << e;
+}
+
+// RoPE scaling, layer types and the new families' keys: one line naming the key.
+TEST(HfConfig, BadRopeAndWindowKeysNameTheKey) {
+  auto err = [](const json& j) { return error_of([&] { hf::parse_config(j, "m/config.json"); }); };
+  auto with = [](const char* key, json v) {
+    auto j = llama_json();
+    j[key] = std::move(v);
+    return j;
+  };
+  EXPECT_NE(err(with("rope_scaling", json{{"rope_type", "su"}, {"factor", 2.0}}))
+                .find("key \"rope_scaling.rope_type\": unsupported RoPE scaling 'su'"),
+            std::string::npos);
+  EXPECT_NE(err(with("rope_scaling", json{{"type", "wild"}})).find("key \"rope_scaling.type\""), std::string::npos);
+  EXPECT_NE(err(with("rope_scaling", json{{"rope_type", "linear"}})).find("missing key \"rope_scaling.factor\""),
+            std::string::npos);
+  EXPECT_NE(err(with("rope_scaling", json{{"rope_type", "linear"}, {"factor", "2"}}))
+                .find("key \"rope_scaling.factor\": expected a number"),
+            std::string::npos);
+  EXPECT_NE(err(with("rope_scaling", json{{"rope_type", "linear"}, {"factor", 0.5}})).find("must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(err(with("rope_scaling", json{{"rope_type", "llama3"}, {"factor", 8}, {"low_freq_factor", 4},
+                                          {"high_freq_factor", 1}}))
+                .find("rope_scaling.high_freq_factor"),
+            std::string::npos);
+  EXPECT_NE(err(with("rope_scaling", json{{"rope_type", "longrope"}, {"short_factor", {1, 2}}, {"long_factor", {1, 2}}}))
+                .find("key \"rope_scaling.short_factor\": expected a list of 4 numbers"),
+            std::string::npos);
+  EXPECT_NE(err(with("rope_scaling", "linear")).find("key \"rope_scaling\": expected an object"), std::string::npos);
+  EXPECT_NE(err(with("rope_parameters", json{{"rope_type", "yarn"}, {"factor", 4}, {"beta_fast", -1}}))
+                .find("rope_parameters.beta_fast"),
+            std::string::npos);
+  EXPECT_NE(err(with("partial_rotary_factor", 0.2)).find("partial_rotary_factor"), std::string::npos);
+  // Layer types.
+  auto m = with("sliding_window", 16);
+  m["model_type"] = "mistral";
+  m["layer_types"] = json{"sliding_attention", "chunked_attention"};
+  EXPECT_NE(err(m).find("key \"layer_types\": layer 1 has type 'chunked_attention'"), std::string::npos);
+  m["layer_types"] = json{"sliding_attention"};
+  EXPECT_NE(err(m).find("1 entries for 2 layers"), std::string::npos);
+  m["layer_types"] = "sliding_attention";
+  EXPECT_NE(err(m).find("expected a list of strings"), std::string::npos);
+  m.erase("layer_types");
+  m["sliding_window"] = 0;
+  EXPECT_NE(err(m).find("key \"sliding_window\""), std::string::npos);
+  // Gemma keys.
+  auto g = llama_json();
+  g["model_type"] = "gemma2";
+  g["attn_logit_softcapping"] = -1;
+  EXPECT_NE(err(g).find("key \"attn_logit_softcapping\": must be positive"), std::string::npos);
+  g["attn_logit_softcapping"] = 50;
+  g["query_pre_attn_scalar"] = "x";
+  EXPECT_NE(err(g).find("key \"query_pre_attn_scalar\""), std::string::npos);
+}
+
+TEST(HfConfig, RopeScalingForms) {
+  // transformers 4 (rope_theta + rope_scaling with "type") and 5 (rope_parameters) agree.
+  auto a = llama_json();
+  a["rope_scaling"] = json{{"type", "llama3"}, {"factor", 8}, {"low_freq_factor", 1}, {"high_freq_factor", 4},
+                           {"original_max_position_embeddings", 64}};
+  auto b = llama_json();
+  b.erase("rope_theta");
+  b["rope_parameters"] = json{{"rope_type", "llama3"}, {"rope_theta", 500000.0}, {"factor", 8},
+                              {"low_freq_factor", 1}, {"high_freq_factor", 4}, {"original_max_position_embeddings", 64}};
+  auto sa = hf::parse_config(a, "a/config.json").spec, sb = hf::parse_config(b, "b/config.json").spec;
+  EXPECT_EQ(sa.rope_scaling.type, "llama3");
+  EXPECT_EQ(sb.rope_scaling.type, "llama3");
+  EXPECT_DOUBLE_EQ(sa.rope_theta, 500000.0);
+  EXPECT_DOUBLE_EQ(sb.rope_theta, 500000.0);
+  EXPECT_EQ(sa.rope_scaling.original_ctx, 64);
+  EXPECT_EQ(rope_freqs(sa, false, 10).inv_freq, rope_freqs(sb, false, 10).inv_freq);
+  // "default" is no scaling.
+  auto d = llama_json();
+  d["rope_scaling"] = json{{"rope_type", "default"}};
+  EXPECT_EQ(hf::parse_config(d, "d/config.json").spec.rope_scaling.type, "none");
 }

@@ -10,11 +10,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "../golden_io.h"
@@ -28,7 +31,9 @@ using namespace sinklab;
 
 namespace {
 
-std::string hfdata(const std::string& sub) { return std::string(SINKLAB_TEST_DATA) + "/hf/" + sub; }
+std::string hfdata(const std::string& sub) {
+  return sub.rfind('/', 0) == 0 ? sub : std::string(SINKLAB_TEST_DATA) + "/hf/" + sub;  // absolute paths as they are
+}
 
 nlohmann::json read_golden(const std::string& dir) { return sinklab::testing::read_json(hfdata(dir) + "/golden.json"); }
 
@@ -87,9 +92,45 @@ Result check_dir(const std::string& dir, const std::string& golden_dir) {
   return r;
 }
 
+
+// The same weights under each older form of config.json that golden.json lists
+// ("alt_configs": what transformers 4 wrote: rope_theta + rope_scaling, no layer_types).
+void check_alt_configs(const std::string& dir) {
+  auto g = read_golden(dir);
+  if (!g.contains("alt_configs")) return;
+  int i = 0;
+  for (const auto& cfg : g["alt_configs"]) {
+    const std::filesystem::path tmp =
+        std::filesystem::path(::testing::TempDir()) / fmt::format("sinklab_alt_{}_{}", dir, i++);
+    std::filesystem::remove_all(tmp);
+    std::filesystem::create_directories(tmp);
+    std::filesystem::copy_file(hfdata(dir) + "/model.safetensors", tmp / "model.safetensors");
+    std::ofstream(tmp / "config.json") << cfg.dump();
+    std::ofstream(tmp / "golden.json") << g.dump();
+    check_dir(tmp.string(), tmp.string());
+    std::filesystem::remove_all(tmp);
+  }
+}
+
+void check_arch(const std::string& dir) {
+  check_dir(dir, dir);
+  check_alt_configs(dir);
+}
+
 }  // namespace
 
 TEST(HfParity, Llama) { check_dir("llama", "llama"); }
+TEST(HfParity, LlamaRopeLinear) { check_arch("llama_rope_linear"); }
+TEST(HfParity, LlamaRopeDynamic) { check_arch("llama_rope_dynamic"); }
+TEST(HfParity, LlamaRopeLlama3) { check_arch("llama_rope_llama3"); }
+TEST(HfParity, LlamaRopeYarn) { check_arch("llama_rope_yarn"); }
+TEST(HfParity, MistralSlidingWindow) { check_arch("mistral_window"); }
+TEST(HfParity, Qwen3) { check_arch("qwen3"); }
+TEST(HfParity, Olmo2) { check_arch("olmo2"); }
+TEST(HfParity, Gemma) { check_arch("gemma"); }
+TEST(HfParity, Gemma2) { check_arch("gemma2"); }
+TEST(HfParity, Gemma3) { check_arch("gemma3"); }
+TEST(HfParity, Phi3) { check_arch("phi3"); }
 TEST(HfParity, LlamaSharded) { check_dir("llama_sharded", "llama"); }
 TEST(HfParity, LlamaBf16) { check_dir("llama_bf16", "llama_bf16"); }
 TEST(HfParity, Qwen2) { check_dir("qwen2", "qwen2"); }
@@ -137,4 +178,63 @@ TEST(HfModel, NoTokenizerIsAnInputError) {
   auto pm = load_pretrained(hfdata("llama"));
   if (pm.tokenizer) GTEST_SKIP() << "tests/data/hf/llama has a tokenizer";
   EXPECT_THROW(pm.tok(), InputError);
+}
+
+// Each new switch bites on its tiny model: turning it off breaks parity with transformers
+// on the longest golden sequence (16 tokens: past the windows of 4, the dynamic and
+// longrope original contexts of 8).
+namespace {
+double diff_without(const std::string& dir, const std::function<void(ModelSpec&)>& off) {
+  auto g = read_golden(dir);
+  auto pm = load_pretrained(hfdata(dir));
+  const auto& seq = g["sequences"][2];
+  auto ids = seq["ids"].get<std::vector<int64_t>>();
+  auto want = unb64(seq["logits"].get<std::string>());
+  torch::NoGradGuard ng;
+  auto x = torch::tensor(ids, torch::kInt64).unsqueeze(0);
+  EXPECT_LT(diff(pm.model->forward(x), want).first, 1e-4) << dir;
+  ModelSpec spec = pm.model->spec();
+  off(spec);
+  Transformer changed(spec);
+  for (const auto& [n, t] : pm.model->named_parameters()) changed.set_param(n, t);
+  return diff(changed.forward(x), want).first;
+}
+}  // namespace
+
+TEST(HfModel, NewSwitchesAreExercised) {
+  auto no_scaling = [](ModelSpec& s) { s.rope_scaling = RopeScaling{}; };
+  for (const char* d : {"llama_rope_linear", "llama_rope_dynamic", "llama_rope_llama3", "llama_rope_yarn", "phi3"})
+    EXPECT_GT(diff_without(d, no_scaling), 1e-2) << d;
+  auto no_windows = [](ModelSpec& s) {
+    for (auto& l : s.layers) l.window = 0;
+  };
+  for (const char* d : {"mistral_window", "gemma2", "gemma3"}) EXPECT_GT(diff_without(d, no_windows), 1e-2) << d;
+  EXPECT_GT(diff_without("gemma2", [](ModelSpec& s) { s.attn_softcap = 0; }), 1e-2);
+  EXPECT_GT(diff_without("gemma2", [](ModelSpec& s) { s.logit_softcap = 0; }), 1e-2);
+  EXPECT_GT(diff_without("gemma2", [](ModelSpec& s) { s.attn_scale = 0; }), 1e-2);
+  EXPECT_GT(diff_without("gemma3", [](ModelSpec& s) { s.rope_local_theta = 0; }), 1e-2);
+  EXPECT_GT(diff_without("gemma", [](ModelSpec& s) { s.embed_scale = 0; }), 1e-2);
+  EXPECT_GT(diff_without("gemma", [](ModelSpec& s) { s.mlp = MlpKind::GeGLU; }), 1e-4);  // exact vs tanh GELU
+  // longrope past its original context uses the long factors.
+  EXPECT_GT(diff_without("phi3", [](ModelSpec& s) { s.rope_scaling.long_factor = s.rope_scaling.short_factor; }), 1e-2);
+}
+
+TEST(HfModel, NewFamilySpecs) {
+  auto g3 = spec_from_hf(hf::read_config(hfdata("gemma3")));
+  EXPECT_EQ(g3.qk_norm, "head");
+  EXPECT_TRUE(g3.out_norm && g3.input_norm);
+  EXPECT_EQ(g3.layers[0].window, 4);
+  EXPECT_EQ(g3.layers[1].window, 0);
+  EXPECT_DOUBLE_EQ(g3.rope_local_theta, 10000.0);
+  EXPECT_DOUBLE_EQ(g3.rope_theta, 1000000.0);
+  EXPECT_EQ(g3.rope_scaling.type, "linear");
+  EXPECT_EQ(g3.rope_local_scaling.type, "none");
+  auto o2 = spec_from_hf(hf::read_config(hfdata("olmo2")));
+  EXPECT_EQ(o2.qk_norm, "full");
+  EXPECT_FALSE(o2.input_norm);
+  EXPECT_TRUE(o2.out_norm);
+  auto p3 = spec_from_hf(hf::read_config(hfdata("phi3")));
+  EXPECT_EQ(p3.rope_scaling.type, "longrope");
+  EXPECT_EQ(p3.rope_scaling.original_ctx, 8);
+  EXPECT_DOUBLE_EQ(p3.rope_scaling.factor, 4.0);  // max_position_embeddings 32 / 8
 }
