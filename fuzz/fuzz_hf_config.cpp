@@ -2,11 +2,14 @@
 // input as config.json; if it is accepted, check its RoPE settings and compute the
 // rotary frequencies (src/model/arch/rope.h) at a few sequence lengths, then map it onto
 // the weights of the tiny models in tests/data/hf (shape/dtype checks) and read every
-// mapped weight. Only InputError may escape; accepted RoPE settings must give finite,
-// positive frequencies; mapped weights must have their declared size.
+// mapped weight, whole and, where it can stay stored (BF16/F16), as two blocks of rows.
+// Only InputError may escape; accepted RoPE settings must give finite, positive
+// frequencies; mapped weights must have their declared size, and rows filled from the
+// stored form must equal the weight read whole.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +33,7 @@ const std::vector<std::unique_ptr<sinklab::ShardedSafetensors>>& weights() {
     }
     std::vector<std::unique_ptr<sinklab::ShardedSafetensors>> v;
     for (const char* d : {"gpt2", "llama", "gpt_neox", "olmo", "series/step200", "qwen3", "olmo2", "gemma2", "gemma3",
-                          "phi3", "llama_rope_yarn"}) {
+                          "phi3", "llama_rope_yarn", "llama_bf16"}) {
       try {
         v.push_back(std::make_unique<sinklab::ShardedSafetensors>(base + "/" + d));
       } catch (const sinklab::InputError&) {
@@ -73,6 +76,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::int64_t n = 1;
         for (auto x : w.dst_shape) n *= x;
         if ((std::int64_t)v.size() != n) std::abort();
+        // Stored weights (BF16/F16 rows filled on use) equal the weight read whole.
+        if (sinklab::hf::can_fill_rows(w, *st)) {
+          const std::int64_t rows = w.dst_shape[0], cols = w.dst_shape[1], half = rows / 2;
+          std::vector<float> r((std::size_t)n);
+          const sinklab::TensorView& t = st->get(w.src);
+          sinklab::hf::fill_weight_rows(w, t, 0, half, r.data());
+          sinklab::hf::fill_weight_rows(w, t, half, rows - half, r.data() + half * cols);
+          if (std::memcmp(r.data(), v.data(), r.size() * sizeof(float)) != 0) std::abort();
+        }
       }
     } catch (const sinklab::InputError&) {
     }
