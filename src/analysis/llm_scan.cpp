@@ -61,7 +61,7 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
                   DomainScan& out, std::vector<HeadDoc>& heads, LayerDoc& ld) {
   const int64_t P = opt.sink_pos;
   // Residual (massive activations).
-  auto R = h.get(HookPoint::ResidPost, l)[0].to(torch::kFloat64);  // [T, d]
+  auto R = h.get(HookPoint::ResidPost, l)[0].to(torch::kCPU, torch::kFloat64);  // [T, d]
   const int64_t T = R.size(0), d = R.size(1);
   auto rn = sink::norms_at_sink(R, 0, P);
   ld.resid_sink = rn.sink.item<double>();
@@ -77,9 +77,10 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
   ld.max_abs = A.flatten()[flat_idx].item<double>();
   ld.max_pos = (int)(flat_idx / d), ld.max_dim = (int)(flat_idx % d);
 
-  auto pat = h.get(HookPoint::Pattern, l)[0].to(torch::kFloat32);     // [H, T, T] (float32: 2x faster, sums of <= T terms)
-  auto sc = h.get(HookPoint::AttnScores, l)[0].to(torch::kFloat32);   // [H, T, T]
-  auto v = h.get(HookPoint::V, l)[0].to(torch::kFloat64);             // [T, H, hd]
+  // On the CPU (the model may run on a GPU or in bfloat16).
+  auto pat = h.get(HookPoint::Pattern, l)[0].to(torch::kCPU, torch::kFloat32);     // [H, T, T] (float32: 2x faster, sums of <= T terms)
+  auto sc = h.get(HookPoint::AttnScores, l)[0].to(torch::kCPU, torch::kFloat32);   // [H, T, T]
+  auto v = h.get(HookPoint::V, l)[0].to(torch::kCPU, torch::kFloat64);             // [T, H, hd]
   const int64_t nq = T - 1 - P;
   auto ps = pat.narrow(1, P + 1, nq);                                  // [H, nq, T]
   auto sink = sink::mass(ps, P).mean(1);                               // [H]

@@ -35,7 +35,8 @@ CLI::App* group(CLI::App& app, const std::string& name);
 // (or the command is resuming its own output).
 void add_out_options(CLI::App* c, std::string& out, bool& force);
 
-// How a pretrained model is held (src/model/pretrained.h): `--weights stored|float32`.
+// How a pretrained model is held (src/model/pretrained.h): `--weights stored|float32`,
+// `--device cpu|cuda`, `--dtype float32|bfloat16|float16`.
 void add_load_options(CLI::App* c, LoadOptions& o);
 
 }  // namespace sinklab::cli

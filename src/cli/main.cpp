@@ -52,6 +52,14 @@ void add_load_options(CLI::App* c, LoadOptions& o) {
                 "no conversion per pass)")
       ->check(CLI::IsMember({"stored", "float32"}))
       ->capture_default_str();
+  c->add_option("--device", o.device, "cpu, or cuda (a CUDA build of sinklab and a GPU): weights and activations there")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  c->add_option("--dtype", o.dtype,
+                "float32, or bfloat16/float16: weights and activations in that type (norms and attention softmax in "
+                "float32, as transformers does)")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}))
+      ->capture_default_str();
 }
 
 }  // namespace sinklab::cli

@@ -81,12 +81,10 @@ std::unique_ptr<Transformer> transformer_from_gguf(std::shared_ptr<const gguf::G
   return from_gguf(*f, f);
 }
 
-PretrainedModel load_pretrained(const std::string& model, const LoadOptions& opt) {
-  require(opt.weights == "stored" || opt.weights == "float32",
-          "--weights must be 'stored' or 'float32', not '" + opt.weights + "'");
-  const std::string path = resolve_model(model).path;
+namespace {
+
+PretrainedModel load_weights(const std::string& path, const LoadOptions& opt) {
   std::error_code ec;
-  require(std::filesystem::exists(path, ec), "model '" + path + "' does not exist");
   PretrainedModel pm;
   if (std::filesystem::is_directory(path, ec)) {  // Hugging Face model directory
     const hf::HfConfig c = hf::read_config(path);
@@ -104,6 +102,24 @@ PretrainedModel load_pretrained(const std::string& model, const LoadOptions& opt
   pm.name = f->get_string_or("general.name", std::filesystem::path(path).stem().string());
   pm.model = opt.weights == "float32" ? transformer_from_gguf(*f) : transformer_from_gguf(f);
   pm.tokenizer = std::make_unique<Tokenizer>(tokenizer_from_gguf(*f));
+  return pm;
+}
+
+}  // namespace
+
+PretrainedModel load_pretrained(const std::string& model, const LoadOptions& opt) {
+  require(opt.weights == "stored" || opt.weights == "float32",
+          "--weights must be 'stored' or 'float32', not '" + opt.weights + "'");
+  require(opt.device == "cpu" || opt.device == "cuda", "--device must be 'cpu' or 'cuda', not '" + opt.device + "'");
+  require(opt.dtype == "float32" || opt.dtype == "bfloat16" || opt.dtype == "float16",
+          "--dtype must be 'float32', 'bfloat16' or 'float16', not '" + opt.dtype + "'");
+  require(opt.device != "cuda" || torch::cuda::is_available(),
+          "--device cuda: this LibTorch has no CUDA or no GPU is visible (build with scripts/build.sh --cuda)");
+  const std::string path = resolve_model(model).path;
+  std::error_code ec;
+  require(std::filesystem::exists(path, ec), "model '" + path + "' does not exist");
+  PretrainedModel pm = load_weights(path, opt);
+  if (opt.device != "cpu" || opt.dtype != "float32") pm.model->to_dtype(opt.device, opt.dtype);
   return pm;
 }
 

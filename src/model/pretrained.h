@@ -40,6 +40,12 @@ struct LoadOptions {
   // blocks, safetensors F16/BF16) and are converted a layer at a time while they are
   // used; "float32": all converted once at load (more memory; no conversion per pass).
   std::string weights = "stored";
+  // Where the model runs and in which dtype: device "cpu" or "cuda" (a CUDA LibTorch and
+  // a GPU), dtype "float32", "bfloat16" or "float16". Anything but cpu/float32 makes every
+  // weight an ordinary tensor on that device, in that dtype (stored weights are
+  // converted once, at load); norms and the attention softmax are computed in float32.
+  std::string device = "cpu";
+  std::string dtype = "float32";
 };
 // Opens a GGUF model file, or a Hugging Face model directory (src/model/hf_model.h;
 // its tokenizer from tokenizer.json / tokenizer.model when present), given by path or

@@ -263,8 +263,14 @@ int64_t Transformer::stored_bytes() const {
 
 namespace {
 
+// In float32 for bfloat16/float16 activations (as transformers does), cast back.
 at::Tensor apply_norm(const ModelSpec& s, const at::Tensor& x, const at::Tensor* w, const at::Tensor* b) {
   const int64_t d = x.size(-1);
+  const bool half = x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf;
+  if (half) {
+    auto wf = w ? w->to(torch::kFloat32) : at::Tensor(), bf = b ? b->to(torch::kFloat32) : at::Tensor();
+    return apply_norm(s, x.to(torch::kFloat32), w ? &wf : nullptr, b ? &bf : nullptr).to(x.scalar_type());
+  }
   if (s.norm == NormKind::RMSNorm) {
     auto y = x * torch::rsqrt(x.pow(2).mean(-1, true) + s.norm_eps);
     return w ? y * *w : y;
@@ -450,9 +456,11 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
                  .view({B, H, T, T});
   }
   scores = hook(HookPoint::AttnScores, scores);
-  auto pattern = attn_variant(s.attn).weights(scores, 0, own);
+  // bfloat16/float16 activations: the attention weights in float32 (as transformers does).
+  const bool half = scores.scalar_type() == torch::kBFloat16 || scores.scalar_type() == torch::kHalf;
+  auto pattern = attn_variant(s.attn).weights(half ? scores.to(torch::kFloat32) : scores, 0, own);
   pattern = hook(HookPoint::Pattern, pattern);
-  auto z = torch::matmul(pattern, vh).transpose(1, 2);  // [B, T, H, hd]
+  auto z = torch::matmul(half ? pattern.to(vh.scalar_type()) : pattern, vh).transpose(1, 2);  // [B, T, H, hd]
   z = hook(HookPoint::Z, z);
   return linear(z.reshape({B, T, H * hd}), p.WO, p.bO, kO);
 }
@@ -483,7 +491,8 @@ at::Tensor Transformer::forward(const at::Tensor& tokens, Hooks* hooks, int64_t 
   auto hook = [&](HookPoint hp, int l, at::Tensor t) {
     return (hooks && hooks->active(hp, l)) ? hooks->apply(hp, l, t) : t;
   };
-  auto h = embed(tokens);
+  const torch::Device dev(device());
+  auto h = embed(tokens.device() == dev ? tokens : tokens.to(dev));
   if (s.embed_scale > 0) h = h * s.embed_scale;
   h = hook(HookPoint::Embed, -1, h);
   if (s.pos == PosKind::Learned) {
@@ -543,8 +552,9 @@ at::Tensor Transformer::forward_from(int layer, const at::Tensor& resid_pre, Hoo
 at::Tensor Transformer::token_nll(const at::Tensor& tokens, Hooks* hooks) const {
   const int64_t T = tokens.size(1) - 1;
   auto logits = forward(tokens.narrow(1, 0, T), hooks);
-  auto lp = torch::log_softmax(logits, -1);
-  return -lp.gather(2, tokens.narrow(1, 1, T).unsqueeze(-1)).squeeze(-1);
+  const bool half = logits.scalar_type() == torch::kBFloat16 || logits.scalar_type() == torch::kHalf;
+  auto lp = torch::log_softmax(half ? logits.to(torch::kFloat32) : logits, -1);
+  return -lp.gather(2, tokens.narrow(1, 1, T).to(lp.device()).unsqueeze(-1)).squeeze(-1);
 }
 
 }  // namespace sinklab

@@ -56,3 +56,11 @@ sinklab_cli_test(hf.rope_type 2 "key \"rope_scaling.rope_type\": unsupported RoP
 sinklab_cli_test(hf.rope_factor 2 "key \"rope_scaling.factor\": expected a number" model info @TESTDATA@/hf/bad_rope_factor)
 sinklab_cli_test(hf.layer_types 2 "key \"layer_types\": layer 1 has type 'chunked_attention'" model info @TESTDATA@/hf/bad_layer_types)
 sinklab_cli_test(hf.info_gemma3 0 "sliding window +4 on layers 0 \\(1 of 2\\)" model info @TESTDATA@/hf/gemma3)
+# Where and in which dtype a model runs (--weights, --device, --dtype on every llm command).
+if(SINKLAB_TORCH)
+  sinklab_cli_test(hf.run_bf16 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 "Hello world" --no-bos --dtype bfloat16)
+  sinklab_cli_test(hf.run_weights_float32 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 "Hello world" --no-bos --weights float32)
+  sinklab_cli_test(hf.run_bad_dtype 2 "--dtype: int8 not in" llm run @TESTDATA@/hf/gpt2 "Hello" --dtype int8)
+  sinklab_cli_test(hf.run_cuda_absent 2 "--device cuda: this LibTorch has no CUDA or no GPU is visible"
+    llm run @TESTDATA@/hf/gpt2 "Hello" --no-bos --device cuda)
+endif()

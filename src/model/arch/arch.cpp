@@ -286,4 +286,24 @@ std::string HfTensorTable::prefix(const std::vector<std::string>& prefixes, cons
 
 std::vector<hf::WeightMap> HfTensorTable::take() { return std::move(out_); }
 
+int64_t read_rotary_dims(const ConfigKeys& k, ModelSpec& s, int64_t default_max_pos, bool head_dim_key) {
+  s.vocab = (int)k.integer("vocab_size", 2, kMaxVocab);
+  s.d_model = (int)k.integer("hidden_size", 1, kMaxWidth);
+  s.n_layers = (int)k.integer("num_hidden_layers", 1, 512);
+  s.n_heads = (int)k.integer("num_attention_heads", 1, 4096);
+  s.n_kv_heads = (int)k.integer("num_key_value_heads", 1, 4096, s.n_heads);
+  s.d_ff = (int)k.integer("intermediate_size", 1, kMaxWidth);
+  const int64_t max_pos = k.integer("max_position_embeddings", 1, std::numeric_limits<int32_t>::max(), default_max_pos);
+  s.n_ctx = (int)std::min<int64_t>(max_pos, kMaxCtx);
+  const bool own = head_dim_key && k.has("head_dim");
+  s.head_dim = own ? (int)k.integer("head_dim", 1, 65536)
+                   : k.head_dim(s.d_model, s.n_heads, "hidden_size", "num_attention_heads");
+  if (s.n_heads % s.n_kv_heads != 0)
+    k.bad("num_key_value_heads",
+          fmt::format("{} attention heads are not a multiple of {} key/value heads", s.n_heads, s.n_kv_heads));
+  s.pos = PosKind::Rotary;
+  if (s.head_dim % 2 != 0) k.bad(own ? "head_dim" : "hidden_size", fmt::format("rotary head dim {} is odd", s.head_dim));
+  return max_pos;
+}
+
 }  // namespace sinklab

@@ -72,6 +72,14 @@ constexpr int64_t kMaxWidth = 1 << 20;  // widths, MLP sizes
 constexpr int64_t kMaxVocab = 1 << 24;
 constexpr int64_t kMaxCtx = 1 << 20;
 
+// The dimensions a rotary decoder's config.json states as Llama's does (vocab_size,
+// hidden_size, num_hidden_layers, num_attention_heads, num_key_value_heads,
+// intermediate_size, max_position_embeddings (default `default_max_pos`; n_ctx is it
+// capped at kMaxCtx), head_dim (when `head_dim_key` and present; else hidden_size /
+// heads)), checked: heads a multiple of KV heads, an even head dim. Sets s.pos = Rotary.
+// Returns max_position_embeddings.
+int64_t read_rotary_dims(const ConfigKeys& k, ModelSpec& s, int64_t default_max_pos, bool head_dim_key = true);
+
 // The Hugging Face tensor table of one checkpoint under construction: add() checks each
 // source tensor (present, dtype F32/F16/BF16, the shape the config implies) and
 // records where it goes; errors name the shard file and the tensor.

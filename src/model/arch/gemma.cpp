@@ -34,21 +34,7 @@ void hf_config(const ConfigKeys& k, hf::HfConfig& c) {
   const std::string& mt = c.model_type;
   const bool g1 = mt == "gemma", g3 = mt == "gemma3_text";
   ModelSpec& s = c.spec;
-  s.vocab = (int)k.integer("vocab_size", 2, kMaxVocab);
-  s.d_model = (int)k.integer("hidden_size", 1, kMaxWidth);
-  s.n_layers = (int)k.integer("num_hidden_layers", 1, 512);
-  s.n_heads = (int)k.integer("num_attention_heads", 1, 4096);
-  s.n_kv_heads = (int)k.integer("num_key_value_heads", 1, 4096, s.n_heads);
-  s.d_ff = (int)k.integer("intermediate_size", 1, kMaxWidth);
-  const int64_t max_pos = k.integer("max_position_embeddings", 1, std::numeric_limits<int32_t>::max(), 8192);
-  s.n_ctx = (int)std::min<int64_t>(max_pos, kMaxCtx);
-  s.head_dim = k.has("head_dim") ? (int)k.integer("head_dim", 1, 65536)
-                                 : k.head_dim(s.d_model, s.n_heads, "hidden_size", "num_attention_heads");
-  if (s.n_heads % s.n_kv_heads != 0)
-    k.bad("num_key_value_heads",
-          fmt::format("{} attention heads are not a multiple of {} key/value heads", s.n_heads, s.n_kv_heads));
-  if (s.head_dim % 2 != 0) k.bad("head_dim", fmt::format("rotary head dim {} is odd", s.head_dim));
-  s.pos = PosKind::Rotary;
+  const int64_t max_pos = read_rotary_dims(k, s, 8192);
   s.norm = NormKind::RMSNorm;
   s.norm_eps = k.positive("rms_norm_eps", 1e-6);
   // transformers reads hidden_activation (hidden_act of early Gemma configs is ignored).

@@ -1,5 +1,8 @@
 // The SmolLM2-135M-Instruct test model (GGUF, fetched by scripts/setup.sh into the
 // sinklab cache), loaded once per test binary; tests skip, saying why, without it.
+// Loaded with float32 weights (--weights float32): the parity and scan tests run many
+// short forwards, where dequantising every pass would double their time; the stored
+// default gives the same values (test_stored_weights.cpp) and the CLI tests run it.
 #pragma once
 #include <memory>
 
@@ -12,7 +15,9 @@ inline PretrainedModel* smol() {
   static std::unique_ptr<PretrainedModel> pm = []() -> std::unique_ptr<PretrainedModel> {
     auto p = gguf::test_model_path();
     if (p.empty()) return nullptr;
-    return std::make_unique<PretrainedModel>(load_pretrained(p));
+    LoadOptions o;
+    o.weights = "float32";
+    return std::make_unique<PretrainedModel>(load_pretrained(p, o));
   }();
   return pm.get();
 }

@@ -100,27 +100,29 @@ TEST(StoredWeights, GgufQuantisedEqualsFloat32AtLoad) {
   NEED_MODEL();
   LoadOptions o;
   o.weights = "float32";
-  auto f32 = load_pretrained(pm->path, o);  // pm: the stored default
-  ASSERT_TRUE(pm->model->is_stored("blocks.0.attn.W_Q"));
+  auto f32 = load_pretrained(pm->path, o);
+  auto stored = load_pretrained(pm->path);  // the default
+  PretrainedModel* sp = &stored;
+  ASSERT_TRUE(sp->model->is_stored("blocks.0.attn.W_Q"));
   ASSERT_FALSE(f32.model->is_stored("blocks.0.attn.W_Q"));
   // Weights in memory: the norms only (the file's 94 MB stay in the mapping).
-  EXPECT_LT(pm->model->resident_bytes(), 1 << 20);
-  EXPECT_GT(pm->model->stored_bytes(), 80'000'000);
+  EXPECT_LT(sp->model->resident_bytes(), 1 << 20);
+  EXPECT_GT(sp->model->stored_bytes(), 80'000'000);
   EXPECT_GT(f32.model->resident_bytes(), 500'000'000);
-  auto ids = pm->tok().encode("The capital of France is Paris, and the capital of Italy is");
+  auto ids = sp->tok().encode("The capital of France is Paris, and the capital of Italy is");
   auto x = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).unsqueeze(0);
   {
     torch::NoGradGuard ng;
     Hooks ha, hb;
     ha.record(HookPoint::ResidPre);
     hb.record(HookPoint::ResidPre);
-    auto la = pm->model->forward(x, &ha), lb = f32.model->forward(x, &hb);
+    auto la = sp->model->forward(x, &ha), lb = f32.model->forward(x, &hb);
     // The unembedding runs in blocks of rows (7 here): same values, other GEMM shapes.
     EXPECT_LT((la - lb).abs().max().item<double>(), 1e-4);
     EXPECT_TRUE(torch::allclose(ha.get(HookPoint::ResidPre, 29), hb.get(HookPoint::ResidPre, 29), 1e-5, 1e-5));
   }
   auto resid = torch::randn({1, x.size(1), 576});
-  auto ga = resid_grad(*pm->model, resid), gb = resid_grad(*f32.model, resid);
+  auto ga = resid_grad(*sp->model, resid), gb = resid_grad(*f32.model, resid);
   EXPECT_LT((ga - gb).abs().max().item<double>(), 1e-4 * std::max(1.0, gb.abs().max().item<double>()));
 }
 
@@ -163,5 +165,27 @@ TEST(StoredWeights, Bf16FusedRowsEqualFloat32AtLoad) {
       EXPECT_TRUE(torch::equal(stored->value("blocks.0.mlp.W_gate"), f32->param("blocks.0.mlp.W_gate"))) << arch;
     }
     fs::remove_all(dir);
+  }
+}
+
+TEST(StoredWeights, Bfloat16ModelIsCloseToFloat32) {
+  // --dtype bfloat16: stored weights become bfloat16 tensors; norms and the attention
+  // softmax run in float32, so the patterns are float32 and sum to 1.
+  for (const std::string arch : {"llama_bf16", "gemma2", "phi3"}) {
+    const std::string dir = std::string(SINKLAB_TEST_DATA) + "/hf/" + arch;
+    auto f32 = transformer_from_hf_dir(dir), bf = transformer_from_hf_dir(dir);
+    bf->to_dtype("cpu", "bfloat16");
+    EXPECT_EQ(bf->param("blocks.0.attn.W_Q").scalar_type(), torch::kBFloat16) << arch;
+    auto x = torch::randint(0, f32->spec().vocab, {1, 12}, torch::kInt64);
+    torch::NoGradGuard ng;
+    Hooks h;
+    h.record(HookPoint::Pattern);
+    auto a = f32->forward(x), b = bf->forward(x, &h).to(torch::kFloat32);
+    const double scale = a.abs().max().item<double>();
+    EXPECT_LT((a - b).abs().max().item<double>(), 0.15 * scale) << arch;  // bf16: 8 bits of mantissa
+    EXPECT_GT(torch::cosine_similarity(a.flatten(), b.flatten(), 0).item<double>(), 0.999) << arch;
+    const auto& p = h.get(HookPoint::Pattern, 1);
+    EXPECT_EQ(p.scalar_type(), torch::kFloat32) << arch;
+    EXPECT_LT((p.sum(-1) - 1).abs().max().item<double>(), 1e-5) << arch;
   }
 }
