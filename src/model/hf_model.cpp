@@ -31,7 +31,6 @@ std::unique_ptr<Transformer> transformer_from_hf(const hf::HfConfig& c, bool sto
       StoredWeight sw;
       sw.fill = [w, &t](int64_t row0, int64_t n, float* dst) { hf::fill_weight_rows(w, t, row0, n, dst); };
       sw.keep = st;  // t lives in st
-      sw.format = dtype_name(t.dtype);
       sw.stored_bytes = w.dst_shape[0] * w.dst_shape[1] * (int64_t)dtype_size(t.dtype);
       m->store(w.dst, std::move(sw));
       continue;

@@ -52,7 +52,6 @@ void load_tensor(Transformer& m, const gguf::GgufFile& f, const GgufTensorMap& m
       gguf::dequantize_into(type, base + (uint64_t)r0 * row_bytes, dst, (size_t)n * row_len);
     };
     sw.keep = keep;
-    sw.format = gguf::type_name(t.type);
     sw.stored_bytes = (int64_t)(row_bytes * (uint64_t)p.size(0));
     m.store(map.dst, std::move(sw));
     return;

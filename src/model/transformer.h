@@ -36,7 +36,6 @@ struct StoredWeight {
   // Writes rows [row0, row0 + n_rows) of the parameter ([out, in] layout) as float32.
   std::function<void(int64_t row0, int64_t n_rows, float* dst)> fill;
   std::shared_ptr<const void> keep;  // what `fill` reads from (the open file), kept alive
-  std::string format;                // the stored type, e.g. "Q4_1", "BF16"
   int64_t stored_bytes = 0;          // its size in the file
 };
 

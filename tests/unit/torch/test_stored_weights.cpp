@@ -48,7 +48,6 @@ void store_from(Transformer& b, const Transformer& a) {
       std::memcpy(dst, src->data_ptr<float>() + r0 * cols, (size_t)(n * cols) * sizeof(float));
     };
     w.keep = src;
-    w.format = "F32";
     w.stored_bytes = src->numel() * 4;
     b.store(name, std::move(w));
   }
