@@ -306,4 +306,36 @@ int64_t read_rotary_dims(const ConfigKeys& k, ModelSpec& s, int64_t default_max_
   return max_pos;
 }
 
+std::vector<GgufTensorMap> gguf_llama_layout_tensors(const ModelSpec& s) {
+  std::vector<GgufTensorMap> r = {{"token_embd.weight", "embed.W_E"}};
+  for (int l = 0; l < s.n_layers; ++l) {
+    auto add = [&](const char* g, const char* p) { r.push_back({fmt::format("blk.{}.{}", l, g), block_param(l, p)}); };
+    if (s.input_norm) add("attn_norm.weight", "ln1.w");
+    add("attn_q.weight", "attn.W_Q");
+    add("attn_k.weight", "attn.W_K");
+    add("attn_v.weight", "attn.W_V");
+    add("attn_output.weight", "attn.W_O");
+    if (s.attn_bias) {
+      add("attn_q.bias", "attn.b_Q");
+      add("attn_k.bias", "attn.b_K");
+      add("attn_v.bias", "attn.b_V");
+    }
+    if (s.qk_norm != "none") {
+      add("attn_q_norm.weight", "attn.q_norm.w");
+      add("attn_k_norm.weight", "attn.k_norm.w");
+    }
+    if (s.input_norm) add("ffn_norm.weight", "ln2.w");
+    if (s.out_norm) {
+      add("post_attention_norm.weight", "ln1_post.w");
+      add("post_ffw_norm.weight", "ln2_post.w");
+    }
+    add("ffn_up.weight", "mlp.W_in");
+    add("ffn_gate.weight", "mlp.W_gate");
+    add("ffn_down.weight", "mlp.W_out");
+  }
+  r.push_back({"output_norm.weight", "ln_final.w"});
+  if (!s.tied_embeddings) r.push_back({"output.weight", "unembed.W_U"});
+  return r;
+}
+
 }  // namespace sinklab

@@ -132,6 +132,12 @@ struct GgufTensorMap {
   int64_t row0 = 0, n_rows = 0, src_rows = 0;
 };
 
+// llama.cpp's tensor names of a Llama-layout block (token_embd, blk.<l>.attn_norm,
+// attn_q/k/v/output, their biases, attn_q_norm/attn_k_norm, ffn_norm, post_attention_norm,
+// post_ffw_norm, ffn_up/gate/down, output_norm, output), as the spec's switches ask: the
+// GGUF table of the llama family (llama, mistral, qwen2, qwen3, olmo2) and of Gemma 1-3.
+std::vector<GgufTensorMap> gguf_llama_layout_tensors(const ModelSpec& s);
+
 // One pretrained family.
 struct Architecture {
   std::string name;                         // e.g. "llama"
