@@ -61,6 +61,8 @@ if(SINKLAB_TORCH)
   sinklab_cli_test(hf.run_bf16 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 "Hello world" --no-bos --dtype bfloat16)
   sinklab_cli_test(hf.run_weights_float32 0 "prompt tokens" llm run @TESTDATA@/hf/gpt2 "Hello world" --no-bos --weights float32)
   sinklab_cli_test(hf.run_bad_dtype 2 "--dtype: int8 not in" llm run @TESTDATA@/hf/gpt2 "Hello" --dtype int8)
+  sinklab_cli_test(hf.run_bad_weights 2 "--weights: q4 not in" llm run @TESTDATA@/hf/gpt2 "Hello" --weights q4)
+  sinklab_cli_test(hf.scan_bad_device 2 "--device: tpu not in" llm scan @TESTDATA@/hf/gpt2 --domain p=@DATA@/domains/prose_wikipedia.jsonl --device tpu)
   sinklab_cli_test(hf.run_cuda_absent 2 "--device cuda: this LibTorch has no CUDA or no GPU is visible"
     llm run @TESTDATA@/hf/gpt2 "Hello" --no-bos --device cuda)
 endif()
