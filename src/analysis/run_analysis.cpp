@@ -60,7 +60,7 @@ void write_analysis_csv(const RunAnalysis& a) {
   CsvWriter loss({"step", "loss", "loss_trigger", "loss_nontrigger", "excess", "excess_trigger", "excess_nontrigger"});
   CsvWriter heads({"step", "layer", "head", "bos_mass_nontrigger", "bos_mass_trigger", "prev_mass_trigger",
                    "v_bos_norm", "v_other_norm", "v_ratio", "gap_mean", "gap_std", "dormant_nontrigger",
-                   "dormant_trigger"});
+                   "dormant_trigger", "bos_mass_after_trigger", "bos_mass_plain"});
   CsvWriter layers({"step", "layer", "resid_bos", "resid_other", "resid_ratio"});
   for (const auto& m : a.series) {
     const auto& l = m.loss;
@@ -69,7 +69,7 @@ void write_analysis_csv(const RunAnalysis& a) {
     for (const auto& h : m.heads)
       heads.add_row({(long long)m.step, h.layer, h.head, h.bos_mass_nontrigger, h.bos_mass_trigger,
                      h.prev_mass_trigger, h.v_bos_norm, h.v_other_norm, h.v_ratio, h.gap_mean, h.gap_std,
-                     (int)h.dormant_nontrigger, (int)h.dormant_trigger});
+                     (int)h.dormant_nontrigger, (int)h.dormant_trigger, h.bos_mass_after_trigger, h.bos_mass_plain});
     for (const auto& y : m.layers)
       layers.add_row({(long long)m.step, y.layer, y.resid_bos, y.resid_other, y.resid_ratio});
   }

@@ -56,6 +56,10 @@ ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double t
   auto non = trig.logical_not();
   non.select(1, 0).fill_(false);                    // the BOS query itself has nothing else to see
   auto trig_q = trig.clone();
+  auto after = torch::zeros_like(non);  // non-trigger queries whose previous token is a trigger
+  after.narrow(1, 1, T - 1).copy_(trig.narrow(1, 0, T - 1));
+  after.logical_and_(non);
+  auto plain = non.logical_and(after.logical_not());
   for (int l = 0; l < s.n_layers; ++l) {
     auto resid = sink::norms_at_sink(h.get(HookPoint::ResidPost, l).cpu().to(torch::kFloat64), 1, 0);  // [B]
     LayerMetrics lm;
@@ -77,6 +81,8 @@ ToyMetrics measure_toy(const Transformer& model, const EvalBatch& eval, double t
       auto bos = sink::mass(p, 0);        // [B, T] mass on key 0
       hm.bos_mass_nontrigger = masked_mean(bos, non);
       hm.bos_mass_trigger = masked_mean(bos, trig_q);
+      hm.bos_mass_after_trigger = masked_mean(bos, after);
+      hm.bos_mass_plain = masked_mean(bos, plain);
       // previous-token mass at query q: p[b, q, q-1]
       auto prev = torch::zeros({B, T}, torch::kFloat64);
       prev.narrow(1, 1, T - 1).copy_(p.diagonal(-1, 1, 2));

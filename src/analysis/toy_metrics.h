@@ -27,6 +27,9 @@ EvalBatch make_eval_batch(const BBTask& task, int n_seqs, uint64_t seed);
 struct HeadMetrics {
   int layer = 0, head = 0;
   double bos_mass_nontrigger = 0, bos_mass_trigger = 0, prev_mass_trigger = 0;
+  // BOS mass at the non-trigger queries that follow a trigger (the backcopied tokens)
+  // and at the other non-trigger queries: where a head that is not fully dormant stays active.
+  double bos_mass_after_trigger = 0, bos_mass_plain = 0;
   double v_bos_norm = 0, v_other_norm = 0, v_ratio = 0;  // |v_BOS| / mean |v_other|
   double gap_mean = 0, gap_std = 0;  // BOS logit minus mean other logit, non-trigger queries
   bool dormant_nontrigger = false, dormant_trigger = false;  // BOS mass >= threshold

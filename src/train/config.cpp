@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "io/error.h"
 #include "model/attention.h"
 
@@ -32,6 +35,12 @@ void TrainConfig::describe(ConfigSchema& s) {
   s.add("data.mix_p", &mix_p, "bb-mix backcopy probability");
   s.add("train.optimizer", &optimizer, "adamw | sgd");
   s.add("train.lr", &lr, "learning rate");
+  s.add("train.schedule", &schedule,
+        "lr schedule: constant | cosine (to min_lr_ratio * lr at the last step) | wsd (constant, then linear "
+        "down to min_lr_ratio * lr over the last decay_frac of the steps); both after warmup_steps");
+  s.add("train.warmup_steps", &warmup_steps, "steps of linear lr warmup from 0 (0 = none)");
+  s.add("train.decay_frac", &decay_frac, "wsd: share of the steps in the final linear decay");
+  s.add("train.min_lr_ratio", &min_lr_ratio, "cosine / wsd: final lr as a share of train.lr");
   s.add("train.beta1", &beta1, "AdamW beta1");
   s.add("train.beta2", &beta2, "AdamW beta2");
   s.add("train.eps", &eps, "AdamW epsilon");
@@ -69,6 +78,12 @@ void TrainConfig::validate() const {
   chk(seq_len >= 2 && seq_len <= 8192, fmt::format("data.seq_len = {} must be in [2, 8192]", seq_len));
   chk(optimizer == "adamw" || optimizer == "sgd", "train.optimizer must be adamw or sgd, got '" + optimizer + "'");
   chk(lr > 0 && lr < 10, fmt::format("train.lr = {} must be in (0, 10)", lr));
+  chk(schedule == "constant" || schedule == "cosine" || schedule == "wsd",
+      "train.schedule must be constant, cosine or wsd, got '" + schedule + "'");
+  chk(warmup_steps >= 0 && warmup_steps < steps,
+      fmt::format("train.warmup_steps = {} must be in [0, train.steps = {})", warmup_steps, steps));
+  chk(decay_frac > 0 && decay_frac <= 1, fmt::format("train.decay_frac = {} must be in (0, 1]", decay_frac));
+  chk(min_lr_ratio >= 0 && min_lr_ratio <= 1, fmt::format("train.min_lr_ratio = {} must be in [0, 1]", min_lr_ratio));
   chk(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "train.beta1 and train.beta2 must be in [0, 1)");
   chk(eps > 0, "train.eps must be positive");
   chk(weight_decay >= 0, "train.weight_decay must be >= 0");
@@ -84,6 +99,20 @@ void TrainConfig::validate() const {
   chk(sparse_every >= 1, "checkpoints.sparse_every must be >= 1");
   chk(per_decade >= 1 && per_decade <= 1000, "checkpoints.per_decade must be in [1, 1000]");
   chk(!name.empty() && name.find('/') == std::string::npos, "run.name must be a non-empty name without '/'");
+}
+
+double TrainConfig::lr_at(int64_t done) const {
+  if (done <= warmup_steps) return lr * (double)done / (double)warmup_steps;
+  if (schedule == "constant") return lr;
+  const double lo = lr * min_lr_ratio;
+  if (schedule == "cosine") {
+    const double x = (double)(done - warmup_steps) / (double)(steps - warmup_steps);
+    return lo + (lr - lo) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, x)));
+  }
+  const double start = (double)steps * (1 - decay_frac);  // wsd
+  if ((double)done <= start) return lr;
+  const double x = ((double)done - start) / ((double)steps - start);
+  return lr + (lo - lr) * std::min(1.0, x);
 }
 
 ModelSpec TrainConfig::model_spec(int vocab) const {

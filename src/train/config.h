@@ -26,6 +26,9 @@ struct TrainConfig {
   // [train]
   std::string optimizer = "adamw";
   double lr = 3e-4, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 1e-4, momentum = 0.9;
+  std::string schedule = "constant";  // constant | cosine | wsd
+  int64_t warmup_steps = 0;
+  double decay_frac = 0.2, min_lr_ratio = 0.0;
   int batch_size = 512;
   int64_t steps = 10000;
   int64_t seed = 0;
@@ -45,6 +48,11 @@ struct TrainConfig {
   void validate() const;  // InputError naming the bad key
   ModelSpec model_spec(int vocab) const;
   TaskConfig task_config() const;
+  // The learning rate of the update that ends step `done` (1-based): linear warmup over
+  // warmup_steps, then constant, cosine down to min_lr_ratio * lr at the last step, or
+  // wsd (warmup-stable-decay: constant, then linear down to min_lr_ratio * lr over the
+  // last decay_frac of the steps).
+  double lr_at(int64_t done) const;
 };
 
 // Built-in presets, as TOML text: paper-1l, paper-3l, paper-1l-relu, paper-3l-sgd,

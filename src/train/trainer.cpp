@@ -97,6 +97,15 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, co
       params, torch::optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.weight_decay));
 }
 
+// Sets every parameter group's lr (the schedule's value for this update; a resumed
+// optimizer state carries the lr it was saved with).
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) {
+    if (auto* a = dynamic_cast<torch::optim::AdamWOptions*>(&g.options())) a->lr(lr);
+    else if (auto* s = dynamic_cast<torch::optim::SGDOptions*>(&g.options())) s->lr(lr);
+  }
+}
+
 std::string optim_path(const std::string& run_dir, int64_t step) {
   return fmt::format("{}/checkpoints/step-{}.optim.pt", run_dir, step);
 }
@@ -204,6 +213,7 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
       if (!std::isfinite(lv))
         throw DivergedError(fmt::format("training diverged: loss is {} at step {}; the last good checkpoint is {}",
                                         lv, step + 1, checkpoint_path(run_dir, last_good)));
+      set_lr(*opt, c.lr_at(step + 1));
       opt->step();
       tokens_since += (int64_t)c.batch_size * T;
       const int64_t done = step + 1;
@@ -212,7 +222,7 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
         double dt = std::chrono::duration<double>(now - t_log).count();
         double tok_s = dt > 0 ? tokens_since / dt : 0;
         metrics << metrics_line(done, nll.detach().cpu(), tb, tok_s, std::chrono::duration<double>(now - t0).count(),
-                                c.lr)
+                                c.lr_at(done))
                 << "\n";
         metrics.flush();
         t_log = now;

@@ -38,3 +38,8 @@ set_tests_properties(cli.train.sink_logit_qk_norm PROPERTIES
     PASS_REGULAR_EXPRESSION "blocks\\.0\\.attn\\.sink.*blocks\\.0\\.attn\\.q_norm\\.w|blocks\\.0\\.attn\\.q_norm\\.w.*blocks\\.0\\.attn\\.sink"
     TIMEOUT 300)
 sinklab_cli_test(train.list_attention 0 "sink-logit +exp\\(l\\) / \\(exp\\(s_h\\)" train --list-attention)
+sinklab_cli_test(train.bad.schedule 2 "train.schedule must be constant, cosine or wsd, got 'linear'" train --preset tiny --set train.schedule=linear --set run.out_dir=@SCRATCH@)
+# The example configs in configs/ are the presets as --show-config prints them (every key, with its help).
+add_test(NAME cli.train.configs_are_presets
+         COMMAND bash -c "for f in \"$1\"/configs/*.toml; do n=$(basename $f .toml); diff -u $f <(\"$0\" train --preset $n --show-config) || { echo \"configs/$n.toml differs from --preset $n --show-config\"; exit 1; }; done"
+                 $<TARGET_FILE:sinklab> ${PROJECT_SOURCE_DIR})

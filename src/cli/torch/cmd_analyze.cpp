@@ -50,6 +50,7 @@ void run_analyze(const std::string& run, const AnalyzeOptions& o, bool figures, 
     for (auto& h : last.heads)
       J["heads"].push_back({{"head", head_label(h.layer, h.head)}, {"bos_mass_nontrigger", h.bos_mass_nontrigger},
                             {"bos_mass_trigger", h.bos_mass_trigger}, {"prev_mass_trigger", h.prev_mass_trigger},
+                            {"bos_mass_after_trigger", h.bos_mass_after_trigger}, {"bos_mass_plain", h.bos_mass_plain},
                             {"v_ratio", h.v_ratio}, {"gap_mean", h.gap_mean}, {"gap_std", h.gap_std},
                             {"dormant_nontrigger", h.dormant_nontrigger}, {"dormant_trigger", h.dormant_trigger}});
     for (auto& l : last.layers)

@@ -46,6 +46,29 @@ TEST(Train, CheckpointScheduleIsDenseThenSparse) {
   EXPECT_NEAR(after, 20, 2);  // two decades, 10 per decade
 }
 
+TEST(Train, LrScheduleWarmupCosineWsd) {
+  TrainConfig c;
+  c.lr = 1e-3;
+  c.steps = 100;
+  EXPECT_DOUBLE_EQ(c.lr_at(1), 1e-3);
+  EXPECT_DOUBLE_EQ(c.lr_at(100), 1e-3);
+  c.warmup_steps = 10;
+  EXPECT_DOUBLE_EQ(c.lr_at(1), 1e-4);
+  EXPECT_DOUBLE_EQ(c.lr_at(10), 1e-3);
+  c.schedule = "cosine";
+  c.min_lr_ratio = 0.1;
+  EXPECT_DOUBLE_EQ(c.lr_at(10), 1e-3);
+  EXPECT_NEAR(c.lr_at(55), 0.55e-3, 1e-12);  // halfway: the mean of lr and min lr
+  EXPECT_NEAR(c.lr_at(100), 1e-4, 1e-12);
+  c.schedule = "wsd";
+  c.decay_frac = 0.2;  // constant to step 80, then linear to 1e-4 at step 100
+  EXPECT_DOUBLE_EQ(c.lr_at(80), 1e-3);
+  EXPECT_NEAR(c.lr_at(90), 0.55e-3, 1e-12);
+  EXPECT_NEAR(c.lr_at(100), 1e-4, 1e-12);
+  for (auto bad : {"train.schedule=linear", "train.warmup_steps=500", "train.decay_frac=0", "train.min_lr_ratio=2"})
+    EXPECT_THROW(load_train_config("tiny", "", {bad}), InputError) << bad;
+}
+
 TEST(Train, CpuPresetLearnsTheBackcopy) {
   std::string out = scratch("learn");
   TrainConfig c = load_train_config("cpu-1l", "", {"train.steps=600", "run.out_dir=" + out, "train.log_every=10",
@@ -67,8 +90,11 @@ TEST(Train, CpuPresetLearnsTheBackcopy) {
 
 TEST(Train, InterruptedThenResumedIsBitIdentical) {
   std::string out = scratch("resume");
+  // A schedule that changes the lr on both sides of the cut: the resumed run takes the
+  // schedule's lr, not the one its saved optimizer state carries.
   std::vector<std::string> sets = {"train.steps=40", "run.out_dir=" + out, "checkpoints.dense_every=15",
-                                   "checkpoints.dense_until=30", "train.threads=1"};
+                                   "checkpoints.dense_until=30", "train.threads=1", "train.schedule=cosine",
+                                   "train.warmup_steps=5", "train.log_every=1"};
   TrainOptions o;
   o.progress = false;
   auto c1 = load_train_config("tiny", "", sets);
@@ -93,6 +119,8 @@ TEST(Train, InterruptedThenResumedIsBitIdentical) {
   auto ma = read_metrics(full.run_dir), mb = read_metrics(cut.run_dir);
   ASSERT_EQ(ma.size(), mb.size());
   EXPECT_EQ(ma.back()["loss"], mb.back()["loss"]);
+  EXPECT_DOUBLE_EQ((double)ma[0]["lr"], c.lr / 5);  // warmup, step 1
+  EXPECT_LT((double)ma.back()["lr"], 1e-12);       // cosine down to 0 at the last step
   fs::remove_all(out);
 }
 
