@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -118,17 +120,22 @@ AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vec
   return run;
 }
 
-AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, const AblationOptions& opt) {
+AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, const AblationOptions& opt,
+                                AblationRun* plain_run) {
   AblationRun run;
+  run.method = opt.graddrop ? "atp-graddrop" : "atp";
+  run.magnitude = opt.graddrop;
   auto t0 = std::chrono::steady_clock::now();
   const int L = r.n_layers, H = r.n_heads;
   const size_t nd = r.domains.size();
   const int64_t P = r.opt.sink_pos;
+  require(!opt.graddrop || L >= 2, "GradDrop needs a model of at least 2 layers");
   auto ndocs = [&](size_t d) {
     size_t n = r.domains[d].docs.size();
     return opt.max_docs > 0 ? std::min(n, (size_t)opt.max_docs) : n;
   };
   const auto& kinds = scan_interventions();
+  const size_t K = kinds.size();
   std::vector<AblationResult> res;
   for (int l = 0; l < L; ++l)
     for (int h = 0; h < H; ++h)
@@ -139,77 +146,171 @@ AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, c
           a.delta.assign(ndocs(d), 0.0);
           res.push_back(std::move(a));
         }
-  auto slot = [&](int l, int h, int k, size_t d) -> AblationResult& { return res[((size_t)(l * H + h) * kinds.size() + k) * nd + d]; };
-  int64_t total = 0;
-  for (size_t d = 0; d < nd; ++d) total += (int64_t)ndocs(d);
-  Progress bar(total, "attribution", opt.progress);
-  int64_t done = 0;
+  auto slot = [&](int l, int h, size_t k, size_t d) -> AblationResult& { return res[((size_t)(l * H + h) * K + k) * nd + d]; };
+  std::vector<AblationResult> plain_res = opt.graddrop && plain_run ? res : std::vector<AblationResult>{};
+  // First-order estimates [layer][head * K + kind] of one document; the gradient through
+  // the residual contributions of layer `drop` is dropped (-1: none), and only layers
+  // below `upto` are estimated.
   const torch::Device dev(model.device());
+  auto estimate = [&](const at::Tensor& ids, int drop, int upto) {
+    torch::AutoGradMode grad_on(true);
+    Hooks hk;
+    // Gradients flow from the embeddings on (the weights need none).
+    hk.add_override(HookPoint::Embed, -1, [](const at::Tensor& t) { return t.detach().requires_grad_(true); });
+    if (drop >= 0)
+      for (auto p : {HookPoint::AttnOut, HookPoint::MlpOut})
+        hk.add_override(p, drop, [](const at::Tensor& t) { return t.detach(); });
+    hk.record(HookPoint::Z);
+    hk.record(HookPoint::V);
+    auto loss = model.token_nll(ids, &hk).mean();
+    std::vector<at::Tensor> zs;
+    for (int l = 0; l < upto; ++l) zs.push_back(hk.get(HookPoint::Z, l));
+    auto grads = torch::autograd::grad({loss}, zs, {}, false, false, /*allow_unused=*/true);
+    torch::NoGradGuard ng;
+    std::vector<std::vector<double>> out(upto, std::vector<double>((size_t)H * K, 0.0));
+    for (int l = 0; l < upto; ++l) {
+      if (!grads[l].defined()) continue;
+      auto g = grads[l][0].to(torch::kFloat64);            // [T, H, hd]
+      auto z = zs[l][0].detach().to(torch::kFloat64);      // [T, H, hd]
+      auto v = hk.get(HookPoint::V, l)[0].to(torch::kFloat64);
+      const int64_t T = z.size(0);
+      const std::vector<int64_t> dims{0, 2};
+      auto zero = (-(g * z)).sum(dims).cpu();            // [H]
+      auto dz = v[P].unsqueeze(0) - z.narrow(0, P, T - P);
+      auto sink = (g.narrow(0, P, T - P) * dz).sum(dims).cpu();
+      for (int h = 0; h < H; ++h) {
+        out[l][(size_t)h * K + 0] = zero[h].item<double>();
+        out[l][(size_t)h * K + 1] = sink[h].item<double>();
+      }
+    }
+    return out;
+  };
+  int64_t total = 0;
+  for (size_t d = 0; d < nd; ++d) total += (int64_t)ndocs(d) * (opt.graddrop ? L : 1);
+  Progress bar(total, run.method == "atp" ? "attribution" : "attribution (GradDrop)", opt.progress);
+  int64_t done = 0;
   for (size_t d = 0; d < nd; ++d) {
     const auto& dom = r.domains[d];
     for (size_t di = 0; di < ndocs(d); ++di) {
-      torch::AutoGradMode grad_on(true);
-      Hooks hk;
-      // Gradients flow from the embeddings on (the weights need none).
-      hk.add_override(HookPoint::Embed, -1, [](const at::Tensor& t) { return t.detach().requires_grad_(true); });
-      hk.record(HookPoint::Z);
-      hk.record(HookPoint::V);
-      auto loss = model.token_nll(to_tensor(dom.docs[di].ids).to(dev), &hk).mean();
-      std::vector<at::Tensor> zs;
-      for (int l = 0; l < L; ++l) zs.push_back(hk.get(HookPoint::Z, l));
-      auto grads = torch::autograd::grad({loss}, zs);
-      torch::NoGradGuard ng;
-      for (int l = 0; l < L; ++l) {
-        auto g = grads[l][0].to(torch::kFloat64);            // [T, H, hd]
-        auto z = zs[l][0].detach().to(torch::kFloat64);      // [T, H, hd]
-        auto v = hk.get(HookPoint::V, l)[0].to(torch::kFloat64);
-        const int64_t T = z.size(0);
-        const std::vector<int64_t> dims{0, 2};
-        auto zero = (-(g * z)).sum(dims).cpu();            // [H]
-        auto dz = v[P].unsqueeze(0) - z.narrow(0, P, T - P);
-        auto sink = (g.narrow(0, P, T - P) * dz).sum(dims).cpu();
-        for (int h = 0; h < H; ++h) {
-          slot(l, h, 0, d).delta[di] = zero[h].item<double>();
-          slot(l, h, 1, d).delta[di] = sink[h].item<double>();
-        }
-      }
+      auto ids = to_tensor(dom.docs[di].ids).to(dev);
+      auto plain = estimate(ids, -1, L);
       ++run.forward_passes;
-      ++run.ablated_sequences;
       bar.update(++done);
+      if (!opt.graddrop) {
+        for (int l = 0; l < L; ++l)
+          for (int h = 0; h < H; ++h)
+            for (size_t k = 0; k < K; ++k) slot(l, h, k, d).delta[di] = plain[l][(size_t)h * K + k];
+        continue;
+      }
+      if (!plain_res.empty())
+        for (int l = 0; l < L; ++l)
+          for (int h = 0; h < H; ++h)
+            for (size_t k = 0; k < K; ++k)
+              plain_res[((size_t)(l * H + h) * K + k) * nd + d].delta[di] = plain[l][(size_t)h * K + k];
+      // sum over dropped layers: below the node's layer the estimate is the plain one,
+      // at it zero, above it the pass with that layer dropped.
+      std::vector<std::vector<double>> acc(L, std::vector<double>((size_t)H * K, 0.0));
+      for (int l = 0; l < L; ++l)
+        for (size_t i = 0; i < acc[l].size(); ++i) acc[l][i] = l * std::abs(plain[l][i]);
+      for (int drop = 1; drop < L; ++drop) {
+        auto g = estimate(ids, drop, drop);
+        ++run.forward_passes;
+        bar.update(++done);
+        for (int l = 0; l < drop; ++l)
+          for (size_t i = 0; i < acc[l].size(); ++i) acc[l][i] += std::abs(g[l][i]);
+      }
+      for (int l = 0; l < L; ++l)
+        for (int h = 0; h < H; ++h)
+          for (size_t k = 0; k < K; ++k) slot(l, h, k, d).delta[di] = acc[l][(size_t)h * K + k] / (L - 1);
     }
   }
   bar.finish();
   for (size_t i = 0; i < res.size(); ++i) res[i].ci = bootstrap_mean(res[i].delta, opt.resamples, opt.seed + i);
+  run.ablated_sequences = run.forward_passes;
   run.results = std::move(res);
   run.seconds = seconds_since(t0);
+  if (!plain_res.empty()) {
+    for (size_t i = 0; i < plain_res.size(); ++i)
+      plain_res[i].ci = bootstrap_mean(plain_res[i].delta, opt.resamples, opt.seed + i);
+    plain_run->method = "atp";
+    plain_run->results = std::move(plain_res);
+  }
   return run;
 }
 
-Agreement estimate_agreement(const AblationRun& exact, const AblationRun& estimate) {
-  std::vector<std::pair<double, double>> xy;
+namespace {
+double pearson_of(const std::vector<double>& x, const std::vector<double>& y) {
+  const size_t n = x.size();
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < n; ++i) mx += x[i], my += y[i];
+  mx /= (double)n, my /= (double)n;
+  double sxx = 0, syy = 0, sxy = 0;
+  for (size_t i = 0; i < n; ++i) sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my), sxy += (x[i] - mx) * (y[i] - my);
+  return (sxx > 0 && syy > 0) ? sxy / std::sqrt(sxx * syy) : std::nan("");
+}
+std::vector<double> ranks_of(const std::vector<double>& x) {  // average ranks of ties
+  std::vector<size_t> o(x.size());
+  for (size_t i = 0; i < o.size(); ++i) o[i] = i;
+  std::sort(o.begin(), o.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+  std::vector<double> r(x.size());
+  for (size_t i = 0; i < o.size();) {
+    size_t j = i;
+    while (j + 1 < o.size() && x[o[j + 1]] == x[o[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) r[o[k]] = 0.5 * (double)(i + j);
+    i = j + 1;
+  }
+  return r;
+}
+}  // namespace
+
+Agreement estimate_agreement(const AblationRun& exact, const AblationRun& estimate, bool magnitude) {
+  magnitude = magnitude || estimate.magnitude;
+  auto mean_abs = [](const std::vector<double>& v) {
+    double x = 0;
+    for (double e : v) x += std::abs(e);
+    return x / (double)std::max<size_t>(1, v.size());
+  };
+  struct Pair {
+    double x, y;
+    int group;  // kind * domains + domain
+  };
+  std::vector<Pair> xy;
   for (auto& e : exact.results)
     for (auto& s : estimate.results)
       if (s.head == e.head && s.kind == e.kind && s.domain == e.domain) {
-        xy.push_back({e.ci.mean, s.ci.mean});
+        const double x = magnitude ? mean_abs(e.delta) : e.ci.mean;
+        const double y = magnitude && !estimate.magnitude ? mean_abs(s.delta) : s.ci.mean;
+        xy.push_back({x, y, (int)e.kind * 1000 + e.domain});
         break;
       }
   Agreement a;
   a.n = (int)xy.size();
   if (a.n < 3) {
-    a.pearson = std::nan("");
+    a.pearson = a.spearman = std::nan("");
     return a;
   }
-  double mx = 0, my = 0;
-  for (auto& [x, y] : xy) mx += x, my += y;
-  mx /= a.n, my /= a.n;
-  double sxx = 0, syy = 0, sxy = 0;
+  std::vector<double> x, y;
   int same = 0;
-  for (auto& [x, y] : xy) {
-    sxx += (x - mx) * (x - mx), syy += (y - my) * (y - my), sxy += (x - mx) * (y - my);
-    same += (x >= 0) == (y >= 0);
-  }
-  a.pearson = (sxx > 0 && syy > 0) ? sxy / std::sqrt(sxx * syy) : std::nan("");
+  for (auto& p : xy) x.push_back(p.x), y.push_back(p.y), same += (p.x >= 0) == (p.y >= 0);
+  a.pearson = pearson_of(x, y);
+  a.spearman = pearson_of(ranks_of(x), ranks_of(y));
   a.sign_agree = (double)same / a.n;
+  // Top-k by exact change within each (kind, domain), found in the estimate's top pool.
+  std::map<int, std::vector<size_t>> groups;
+  for (size_t i = 0; i < xy.size(); ++i) groups[xy[i].group].push_back(i);
+  for (auto& [g, idx] : groups) {
+    if ((int)idx.size() <= a.top_pool) continue;  // every entry is in the pool: nothing to test
+    auto by = [&](auto key) {
+      auto v = idx;
+      std::sort(v.begin(), v.end(), [&](size_t p, size_t q) { return key(p) > key(q); });
+      return v;
+    };
+    auto ex = by([&](size_t i) { return xy[i].x; });
+    auto es = by([&](size_t i) { return xy[i].y; });
+    std::set<size_t> pool(es.begin(), es.begin() + a.top_pool);
+    for (int k = 0; k < a.top_k; ++k) a.top_hits += (int)pool.count(ex[(size_t)k]);
+    a.top_n += a.top_k;
+  }
   return a;
 }
 

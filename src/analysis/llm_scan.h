@@ -176,8 +176,11 @@ struct AblationOptions {
   int resamples = 1000;
   uint64_t seed = 1234;
   bool progress = false;
+  bool graddrop = false;      // attribute_all_heads: AtP*'s GradDrop (below)
 };
 struct AblationRun {
+  std::string method = "exact";  // exact | atp | atp-graddrop
+  bool magnitude = false;        // results estimate |loss change| per document (GradDrop), not its sign
   std::vector<AblationResult> results;
   double seconds = 0;
   int forward_passes = 0;     // batched passes
@@ -199,16 +202,31 @@ AblationRun ablate(const Transformer& model, const ScanResult& r, const std::vec
 // runs, and the report states the agreement. Results have the AblationResult layout
 // (delta per document, bootstrap CI), ordered layer, head, kind, domain.
 // opt.batch is not used.
-AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, const AblationOptions& opt);
+// opt.graddrop: AtP*'s GradDrop (Kramar et al. 2024, against cancellation between a
+// node's paths to the loss): for every layer l, the estimate g_{-l} with the gradient
+// through layer l's residual contributions (attention and MLP outputs) dropped, and per
+// document the estimate |c| = 1/(L-1) sum_l |g_{-l}| (layers up to the node's own
+// leave its gradient unchanged or zero it). It estimates the size of each head's effect,
+// not its sign (run.magnitude), at L-1 forward and backward passes per document.
+// plain (with opt.graddrop): also the plain estimate, which GradDrop computes on the way.
+AblationRun attribute_all_heads(const Transformer& model, const ScanResult& r, const AblationOptions& opt,
+                                AblationRun* plain = nullptr);
 
 // Pearson correlation of the exact and estimated mean loss changes over the (head,
 // kind, domain) entries present in both runs; n = number of pairs. NaN when n < 3.
+// Against a magnitude estimate (GradDrop) the exact side is the mean of |change| per
+// document. top_hits / top_n: over every (kind, domain), the top_k entries by exact
+// change that are among the top_pool by the estimate.
 struct Agreement {
   int n = 0;
   double pearson = 0;
+  double spearman = 0;
   double sign_agree = 0;  // fraction of pairs whose estimate has the sign of the exact change
+  int top_k = 10, top_pool = 30, top_hits = 0, top_n = 0;
 };
-Agreement estimate_agreement(const AblationRun& exact, const AblationRun& estimate);
+// magnitude: compare mean |change| per document on both sides (always so against a
+// magnitude estimate).
+Agreement estimate_agreement(const AblationRun& exact, const AblationRun& estimate, bool magnitude = false);
 
 // Attention weights [T][T] of the given heads on one token sequence (batch 1).
 std::vector<std::vector<std::vector<double>>> attention_of(const Transformer& model, const std::vector<int32_t>& ids,

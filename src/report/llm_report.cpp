@@ -173,12 +173,12 @@ std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmRepo
   }
   if (in.attribution) {
     CsvWriter at({"layer", "head", "intervention", "domain", "sink_mass", "class", "est_delta_loss_nats", "est_lo",
-                  "est_hi", "docs"});
+                  "est_hi", "docs", "method"});
     for (auto& a : in.attribution->results) {
       double mass = llm::head_mean(r.domains[a.domain], r.n_heads, a.head.layer, a.head.head, &HeadDoc::sink_mass);
       at.add_row({a.head.layer, a.head.head, intervention_name(a.kind), r.domains[a.domain].name, mass,
                   head_state(mass, r.opt.dormant_threshold), a.ci.mean, a.ci.lo, a.ci.hi,
-                  (int)a.delta.size()});
+                  (int)a.delta.size(), in.attribution->method});
     }
     put(at, "attribution.csv");
   }
@@ -529,17 +529,27 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
 
   if (in.attribution) {
     rep.section("Every head: estimated ablation cost");
+    const bool gd = in.attribution->magnitude;
     std::vector<std::string> lines{fmt::format(
-        "Linear (first-order) estimate of both ablations for all {} heads from one forward and one backward pass "
-        "per document ({:.1f} s for {} documents): the change of the document's loss when z moves to its ablated "
-        "value, from the gradient of the loss with respect to z.",
-        r.n_layers * r.n_heads, in.attribution->seconds, in.attribution->forward_passes)};
+        "Linear (first-order) estimate of both ablations for all {} heads ({:.1f} s, {} forward and backward "
+        "passes): the change of the document's loss when z moves to its ablated value, from the gradient of the "
+        "loss with respect to z.{}",
+        r.n_layers * r.n_heads, in.attribution->seconds, in.attribution->forward_passes,
+        gd ? " With AtP*'s GradDrop (Kramár et al. 2024): per document, the mean over layers l of |estimate with "
+             "the gradient through layer l's outputs dropped|, an estimate of the SIZE of the effect (never "
+             "negative), robust to cancellation between a head's paths to the loss."
+           : "")};
     if (in.ablation) {
       auto ag = llm::estimate_agreement(*in.ablation, *in.attribution);
+      std::string top = ag.top_n ? fmt::format(" Of the top {} entries by exact effect in each (intervention, domain), "
+                                               "{}/{} are in the estimate's top {}.",
+                                               ag.top_k, ag.top_hits, ag.top_n, ag.top_pool)
+                                 : "";
       lines.push_back(fmt::format(
-          "Check against exact ablation on the {} (head, intervention, domain) entries run both ways: Pearson r = "
-          "{:.3f}, same sign in {:.0f}%. {}",
-          ag.n, ag.pearson, 100 * ag.sign_agree,
+          "Check against exact ablation{} on the {} (head, intervention, domain) entries run both ways: Pearson r = "
+          "{:.3f}, Spearman {:.3f}{}.{} {}",
+          gd ? " (its mean |loss change| per document)" : "", ag.n, ag.pearson, ag.spearman,
+          gd ? "" : fmt::format(", same sign in {:.0f}%", 100 * ag.sign_agree), top,
           ag.pearson >= 0.8 ? "The estimate ranks heads like exact ablation here."
                             : "The estimate does NOT track exact ablation well here: use it only to choose heads "
                               "for exact ablation."));

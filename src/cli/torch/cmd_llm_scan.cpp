@@ -30,7 +30,7 @@ struct ScanArgs {
   std::string model, out = "llm-scan";
   std::vector<std::string> domains;
   int docs = 64, ctx = 256, sink_pos = 0, threads = 0, resamples = 1000, batch = 8, sample_tokens = 24, ablate_docs = 16;
-  bool no_bos = false, both_bos = false, no_progress = false, no_attribution = false, force = false, json = false;
+  bool no_bos = false, both_bos = false, no_progress = false, no_attribution = false, graddrop = false, force = false, json = false;
   double threshold = 0.5, secondary = 0.3;
   std::string ablate = "top:8";
   std::vector<std::string> ablate_kinds;
@@ -50,7 +50,9 @@ void run_scan(const ScanArgs& a) {
     check.docs = a.docs, check.ctx = a.ctx, check.sink_pos = a.sink_pos, check.dormant_threshold = a.threshold;
     llm::validate(check);
   }
-  require(a.resamples >= 1, "--resamples must be >= 1");
+  require(a.resamples >= 1 && a.resamples <= 1000000, fmt::format("--resamples = {} must be in [1, 1000000]", a.resamples));
+  require(a.sample_tokens >= 2 && a.sample_tokens <= 512,
+          fmt::format("--sample-tokens = {} must be in [2, 512]", a.sample_tokens));
   require(a.threads >= 0, "--threads must be >= 0");
   require(a.ablate_docs >= 0, "--ablate-docs must be >= 0");
   for (const auto& k : a.ablate_kinds) {
@@ -59,13 +61,14 @@ void run_scan(const ScanArgs& a) {
             "--ablate-kind '" + k + "': the scan ablates with zero-head or attend-sink");
   }
   require(a.batch >= 1, "--ablate-batch must be >= 1");
-  refuse_nonempty_dir(a.out, a.force);
+  auto lock = claim_out_dir(a.out, a.force, false);  // one writer; cleared once the inputs are checked
   std::vector<std::pair<std::string, std::vector<std::string>>> corpora;
   for (auto& d : llm::parse_domain_specs(a.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
   if (a.threads > 0) at::set_num_threads(a.threads);
 
   auto pm = load_pretrained(a.model, a.load);
   const auto& spec = pm.model->spec();
+  require(a.ctx <= spec.n_ctx, fmt::format("--ctx = {} exceeds the model's context of {} tokens", a.ctx, spec.n_ctx));
   std::vector<llm::HeadRef> explicit_heads;
   const bool do_ablate = a.ablate != "none";
   if (do_ablate && a.ablate != "all" && a.ablate.rfind("top:", 0) != 0)
@@ -73,6 +76,7 @@ void run_scan(const ScanArgs& a) {
   else if (do_ablate && a.ablate != "all")
     llm::parse_head_selection(a.ablate, spec.n_layers, spec.n_heads, {});  // validates K
 
+  if (a.force) clear_earlier_output(a.out, *lock);  // validated: no earlier output survives beside the new ones
   auto run_cfg = [&](bool bos) {
     llm::ScanOptions o;
     o.docs = a.docs, o.ctx = a.ctx, o.sink_pos = a.sink_pos, o.add_bos = bos;
@@ -113,14 +117,23 @@ void run_scan(const ScanArgs& a) {
   std::unique_ptr<llm::AblationRun> attr;
   if (!a.no_attribution) {
     llm::AblationOptions ao;
-    ao.resamples = a.resamples, ao.seed = a.seed, ao.progress = !a.no_progress;
-    attr = std::make_unique<llm::AblationRun>(llm::attribute_all_heads(*pm.model, main, ao));
-    fmt::print(info, "attribution (estimated ablation of all {} heads): {:.1f} s, {:.3f} s per document\n",
-               spec.n_layers * spec.n_heads, attr->seconds, attr->seconds / std::max(1, attr->forward_passes));
+    ao.resamples = a.resamples, ao.seed = a.seed, ao.progress = !a.no_progress, ao.graddrop = a.graddrop;
+    llm::AblationRun plain;
+    attr = std::make_unique<llm::AblationRun>(llm::attribute_all_heads(*pm.model, main, ao, &plain));
+    fmt::print(info, "attribution ({}, estimated ablation of all {} heads): {:.1f} s, {} backward passes\n",
+               attr->method, spec.n_layers * spec.n_heads, attr->seconds, attr->forward_passes);
     if (abl) {
-      auto ag = llm::estimate_agreement(*abl, *attr);
-      fmt::print(info, "estimate vs exact ablation: Pearson r {:.3f} over {} entries, same sign {:.0f}%\n", ag.pearson, ag.n,
-                 100 * ag.sign_agree);
+      auto say = [&](const std::string& what, const llm::Agreement& ag) {
+        fmt::print(info, "{}: Pearson r {:.3f}, Spearman {:.3f} over {} entries, same sign {:.0f}%", what, ag.pearson,
+                   ag.spearman, ag.n, 100 * ag.sign_agree);
+        if (ag.top_n)
+          fmt::print(info, ", top {} by exact in the estimate's top {}: {}/{}", ag.top_k, ag.top_pool, ag.top_hits, ag.top_n);
+        fmt::print(info, "\n");
+      };
+      if (!attr->magnitude) say("estimate vs exact ablation", llm::estimate_agreement(*abl, *attr));
+      const llm::AblationRun& atp = attr->magnitude ? plain : *attr;
+      say("|atp| vs |exact| (mean |change| per document)", llm::estimate_agreement(*abl, atp, true));
+      if (attr->magnitude) say("graddrop vs |exact| (mean |change| per document)", llm::estimate_agreement(*abl, *attr));
     }
   }
 
@@ -217,6 +230,10 @@ Registrar reg(51, [](CLI::App& app) {
   c->add_option("--ablate-kind", a->ablate_kinds, "zero-head | attend-sink (repeatable; default both)");
   c->add_flag("--no-attribution", a->no_attribution,
               "skip the first-order estimate of both ablations for every head (one backward pass per document)");
+  c->add_flag("--graddrop", a->graddrop,
+              "estimate with AtP*'s GradDrop: the size of each head's effect, robust to cancellation between "
+              "paths (L-1 more backward passes per document)")
+      ->excludes("--no-attribution");
   c->add_option("--ablate-batch", a->batch, "ablated copies per forward pass")->capture_default_str();
   c->add_option("--resamples", a->resamples, "bootstrap resamples")->capture_default_str();
   c->add_option("--seed", a->seed, "bootstrap seed")->capture_default_str();
@@ -234,6 +251,7 @@ Registrar reg(51, [](CLI::App& app) {
                               a->no_bos ? " --no-bos" : (a->both_bos ? " --both-bos" : ""), a->threshold, a->ablate,
                               a->ablate_docs, a->out);
     if (a->no_attribution) a->command += " --no-attribution";
+    if (a->graddrop) a->command += " --graddrop";
     run_scan(*a);
   });
 });

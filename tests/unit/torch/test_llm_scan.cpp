@@ -219,6 +219,63 @@ TEST(LlmScan, AttributionIsTheDerivativeAlongTheAblation) {
     }
 }
 
+// GradDrop (AtP*): per document, 1/(L-1) sum over layers l of |estimate with the gradient
+// through layer l's outputs dropped|. For the last layer's heads that is |plain estimate|;
+// for layer L-2 it is ((L-2) |plain| + |estimate with layer L-1's outputs held at their
+// clean values|) / (L-1), the latter checked here by a central difference with those
+// outputs patched in: an independent computation of the dropped path.
+TEST(LlmScan, GradDropDropsOneLayerAtATime) {
+  NEED_MODEL();
+  auto o = small();
+  o.docs = 1;
+  auto dd = two_domains(*pm->tokenizer, o);
+  auto r = scan(*pm->model, dd, o);
+  AblationOptions ao;
+  ao.resamples = 20;
+  auto plain = attribute_all_heads(*pm->model, r, ao);
+  ao.graddrop = true;
+  auto gd = attribute_all_heads(*pm->model, r, ao);
+  EXPECT_TRUE(gd.magnitude);
+  EXPECT_EQ(gd.method, "atp-graddrop");
+  const int L = r.n_layers;
+  auto find = [&](const AblationRun& run, HeadRef hr, Intervention k) {
+    for (auto& e : run.results)
+      if (e.head == hr && e.kind == k && e.domain == 0) return e.delta[0];
+    ADD_FAILURE() << "missing " << head_label(hr);
+    return 0.0;
+  };
+  for (int h : {0, 4})
+    for (auto kind : scan_interventions())
+      EXPECT_NEAR(find(gd, {L - 1, h}, kind), std::abs(find(plain, {L - 1, h}, kind)), 1e-9);
+  const auto& doc = r.domains[0].docs[0];
+  auto x = torch::tensor(std::vector<int64_t>(doc.ids.begin(), doc.ids.end()), torch::kInt64).unsqueeze(0);
+  Hooks clean;
+  clean.record(HookPoint::AttnOut, L - 1);
+  clean.record(HookPoint::MlpOut, L - 1);
+  clean.record(HookPoint::V, L - 2);
+  {
+    torch::NoGradGuard ng;
+    pm->model->token_nll(x, &clean);
+  }
+  for (HeadRef hr : {HeadRef{L - 2, 1}, HeadRef{L - 2, 6}}) {
+    auto loss_at = [&](double eps) {
+      Hooks h;
+      h.add_override(HookPoint::AttnOut, L - 1, [&](const at::Tensor&) { return clean.get(HookPoint::AttnOut, L - 1); });
+      h.add_override(HookPoint::MlpOut, L - 1, [&](const at::Tensor&) { return clean.get(HookPoint::MlpOut, L - 1); });
+      h.add_override(HookPoint::Z, hr.layer, [&, eps](const at::Tensor& z) {
+        auto out = z.clone();
+        out.select(2, hr.head).mul_(1 - eps);  // toward zero-head
+        return out;
+      });
+      return sequence_loss(*pm->model, x, &h)[0];
+    };
+    const double eps = 0.05;
+    const double dropped = (loss_at(eps) - loss_at(-eps)) / (2 * eps);
+    const double want = ((L - 2) * std::abs(find(plain, hr, Intervention::ZeroHead)) + std::abs(dropped)) / (L - 1);
+    EXPECT_NEAR(find(gd, hr, Intervention::ZeroHead), want, 0.05 * want + 2e-4) << head_label(hr);
+  }
+}
+
 TEST(LlmScan, BadInput) {
   NEED_MODEL();
   const std::string dir = std::string(SINKLAB_DATA_DIR) + "/domains/";
