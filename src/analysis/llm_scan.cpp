@@ -26,11 +26,7 @@ at::Tensor to_tensor(const std::vector<int32_t>& ids) {
 
 DomainDocs prepare_domain(const Tokenizer& tok, const std::string& name, const std::vector<std::string>& texts,
                           const ScanOptions& opt) {
-  require(opt.ctx >= 2, "--ctx must be at least 2");
-  require(opt.docs >= 1, "--docs must be at least 1");
-  require(opt.sink_pos >= 0 && opt.sink_pos <= opt.ctx - 2,
-          fmt::format("sink position {} is outside the context (valid: 0..{} for --ctx {})", opt.sink_pos,
-                      opt.ctx - 2, opt.ctx));
+  validate(opt);
   if (opt.add_bos) require(tok.bos_id() >= 0, "the tokenizer has no BOS token (use --no-bos)");
   DomainDocs d;
   d.name = name;
@@ -134,7 +130,7 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
 
 void validate(const ScanOptions& o) {
   require(o.docs >= 1, "--docs must be at least 1");
-  require(o.ctx >= 2, "--ctx must be at least 2");
+  require(o.ctx >= 2 && o.ctx <= (1 << 20), fmt::format("--ctx = {} must be in [2, 1048576]", o.ctx));
   require(o.sink_pos >= 0 && o.sink_pos <= o.ctx - 2,
           fmt::format("--sink-pos {} is outside the context (valid: 0..{} for --ctx {})", o.sink_pos, o.ctx - 2,
                       o.ctx));

@@ -64,6 +64,8 @@ SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(cons
     require((int64_t)tok.vocab_size() <= pm.model->spec().vocab,
             fmt::format("'{}': the tokenizer has {} tokens but the model only {}", c.path, tok.vocab_size(),
                         pm.model->spec().vocab));
+    require(opt.scan.ctx <= pm.model->spec().n_ctx, fmt::format("'{}': --ctx = {} exceeds the model's context of {} tokens",
+                                                               c.path, opt.scan.ctx, pm.model->spec().n_ctx));
     std::vector<DomainDocs> dd;
     for (auto& [name, texts] : corpora) dd.push_back(prepare_domain(tok, name, texts, opt.scan));
     auto r = scan(*pm.model, dd, opt.scan);

@@ -19,7 +19,7 @@ Registrar reg(90, [](CLI::App& app) {
   add_out_options(demo, out, force);
   demo->add_flag("--svg", svg, "also write SVG versions of the figures");
   demo->callback([] {
-    refuse_nonempty_dir(out, force);
+    auto lock = claim_out_dir(out, force);
     const int n = report::write_demo(out, svg);
     std::cout << "wrote " << n << " figures, dynamics.csv, claims.json and demo.html to " << out << "\n";
   });

@@ -310,7 +310,7 @@ Registrar reg(70, [](CLI::App& app) {
   th->callback([st, th, fit, rates, figs, cmp]() {
     if (fit->parsed() || rates->parsed() || figs->parsed() || cmp->parsed()) return;
     const TheoryConfig cfg = resolve(*st, th);
-    refuse_nonempty_dir(st->out, st->force);
+    auto lock = claim_out_dir(st->out, st->force);
     const auto S = theory::run_theory(cfg, st->out);
     // With --json the summary is the only thing on stdout; notes go to stderr.
     std::ostream& note = st->json ? std::cerr : std::cout;

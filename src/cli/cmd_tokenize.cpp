@@ -40,10 +40,7 @@ void run_tokenize(const TokenizeOptions& o) {
     text = o.text;
     source = "--text";
   }
-  const size_t bad = first_invalid_utf8(text);
-  if (bad != std::string::npos)
-    fail(fmt::format("{} is not valid UTF-8 text (invalid byte 0x{:02x} at offset {})", source,
-                     static_cast<unsigned char>(text[bad]), bad));
+  require_utf8(text, source);
 
   const Tokenizer tok = tokenizer_from_path(o.model);
   EncodeOptions eo;

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <new>
+#include <string>
 #include <stdexcept>
 
 #include <CLI/CLI.hpp>
@@ -42,7 +44,7 @@ void add_out_options(CLI::App* c, std::string& out, bool& force) {
     o->required();
   else
     o->capture_default_str();
-  c->add_flag("--force", force, "write into a non-empty output directory (files of the same name are replaced)");
+  c->add_flag("--force", force, "write into a non-empty output directory: an earlier sinklab output there is replaced whole; other files are left alone");
 }
 
 void add_load_options(CLI::App* c, LoadOptions& o) {
@@ -88,11 +90,24 @@ int main(int argc, char** argv) {
     // One line on stderr, exit code 2, as for every other bad input.
     std::cerr << "sinklab: error: " << e.what() << " (see --help)\n";
     return 2;
+  } catch (const sinklab::Interrupted& e) {
+    std::cerr << "sinklab: " << e.what() << "\n";
+    return 130;
   } catch (const sinklab::InputError& e) {
     std::cerr << "sinklab: error: " << e.what() << "\n";
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "sinklab: error: out of memory (a size too large for this machine)\n";
+    return 2;
   } catch (const std::exception& e) {
-    std::cerr << "sinklab: internal error: " << e.what() << "\n";
+    // LibTorch's errors carry a backtrace after their first line: one line only.
+    std::string m = e.what();
+    m = m.substr(0, m.find('\n'));
+    if (m.find("can't allocate memory") != std::string::npos || m.find("out of memory") != std::string::npos) {
+      std::cerr << "sinklab: error: out of memory: " << m << "\n";
+      return 2;
+    }
+    std::cerr << "sinklab: internal error: " << m << "\n";
     return 1;
   }
   return 0;

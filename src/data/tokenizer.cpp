@@ -123,6 +123,13 @@ std::string nfc(std::string_view text) {
 
 }  // namespace
 
+void require_utf8(std::string_view s, const std::string& what) {
+  const size_t bad = first_invalid_utf8(s);
+  if (bad != std::string::npos)
+    fail(fmt::format("{} is not valid UTF-8 text (invalid byte 0x{:02x} at offset {})", what,
+                     static_cast<unsigned char>(s[bad]), bad));
+}
+
 size_t first_invalid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

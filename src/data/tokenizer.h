@@ -155,5 +155,8 @@ PreTokenizerInfo pretokenizer_info(const std::string& pre);
 bool is_valid_utf8(std::string_view s);
 // Byte offset of the first invalid UTF-8 sequence, or npos.
 size_t first_invalid_utf8(std::string_view s);
+// InputError "WHAT is not valid UTF-8 text (invalid byte 0xNN at offset K)": every
+// command that takes text from the user (prompts, --text, files) checks it the same way.
+void require_utf8(std::string_view s, const std::string& what);
 
 }  // namespace sinklab

@@ -143,6 +143,34 @@ void ConfigSchema::set(const std::string& assignment) {
   assign(key, f->ptr, *t.get("v"), "--set");
 }
 
+namespace {
+std::string render(const ConfigSchema::Ptr& ptr) {
+  return std::visit(
+      [](auto* p) -> std::string {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::string>) return quote(*p);
+        else if constexpr (std::is_same_v<T, double>) return fmt::format("{}", *p).find_first_of(".en") == std::string::npos ? fmt::format("{}.0", *p) : fmt::format("{}", *p);
+        else if constexpr (std::is_same_v<T, std::vector<int>>) {
+          std::string s = "[";
+          for (size_t i = 0; i < p->size(); ++i) s += (i ? ", " : "") + std::to_string((*p)[i]);
+          return s + "]";
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          std::string s = "[";
+          for (size_t i = 0; i < p->size(); ++i) s += (i ? ", " : "") + quote((*p)[i]);
+          return s + "]";
+        } else return std::to_string(*p);
+      },
+      ptr);
+}
+}  // namespace
+
+std::string ConfigSchema::value_text(const std::string& key) const {
+  for (auto& f : fields_)
+    if (f.key == key) return render(f.ptr);
+  fail("unknown key '" + key + "'");
+}
+
 std::string ConfigSchema::to_toml() const {
   std::string out, section = "\x01";
   for (auto& f : fields_) {
@@ -153,23 +181,7 @@ std::string ConfigSchema::to_toml() const {
       if (!sec.empty()) out += (out.empty() ? "" : "\n") + std::string("[") + sec + "]\n";
       section = sec;
     }
-    std::string val = std::visit(
-        [](auto* p) -> std::string {
-          using T = std::remove_pointer_t<decltype(p)>;
-          if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
-          else if constexpr (std::is_same_v<T, std::string>) return quote(*p);
-          else if constexpr (std::is_same_v<T, double>) return fmt::format("{}", *p).find_first_of(".en") == std::string::npos ? fmt::format("{}.0", *p) : fmt::format("{}", *p);
-          else if constexpr (std::is_same_v<T, std::vector<int>>) {
-            std::string s = "[";
-            for (size_t i = 0; i < p->size(); ++i) s += (i ? ", " : "") + std::to_string((*p)[i]);
-            return s + "]";
-          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-            std::string s = "[";
-            for (size_t i = 0; i < p->size(); ++i) s += (i ? ", " : "") + quote((*p)[i]);
-            return s + "]";
-          } else return std::to_string(*p);
-        },
-        f.ptr);
+    std::string val = render(f.ptr);
     out += fmt::format("{} = {}  # {}\n", name, val, f.help);
   }
   return out;

@@ -22,6 +22,7 @@ class ConfigSchema {
   void set(const std::string& assignment);
   std::string to_toml() const;
   std::vector<std::string> keys() const;
+  std::string value_text(const std::string& key) const;  // the key's value as TOML writes it
   std::string help_text() const;  // "key (type, default): help" lines
 
  private:

@@ -2,7 +2,8 @@
 //
 // InputError: the user's input is bad (file, flag, config key, shape). The CLI
 // prints "sinklab: error: <message>" on one line to stderr and exits with code 2.
-// Anything else that escapes is a bug: exit code 1.
+// Interrupted: the user pressed Ctrl-C; the work so far is saved; exit code 130, as
+// for every command. Anything else that escapes is a bug: exit code 1.
 #pragma once
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,10 @@
 namespace sinklab {
 
 struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Interrupted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 

@@ -462,6 +462,21 @@ void SafetensorsFile::Impl::parse() {
                        b->data - data, b->data - data + b->nbytes, printable(a->name), a->data - data,
                        a->data - data + a->nbytes));
   }
+  // The specification: the tensors fill the data section, with no byte between or after
+  // them that no tensor owns.
+  std::uint64_t at = 0;
+  for (const TensorView* t : by_off) {
+    const auto b = static_cast<std::uint64_t>(t->data - data);
+    if (b != at)
+      fail(fmt::format("{}: bytes [{}, {}) of the data section belong to no tensor (before '{}'): not a valid "
+                       "safetensors file",
+                       file, at, b, printable(t->name)));
+    at = b + t->nbytes;
+  }
+  if (at != data_size)
+    fail(fmt::format("{}: bytes [{}, {}) at the end of the data section belong to no tensor: not a valid "
+                     "safetensors file",
+                     file, at, data_size));
 }
 
 SafetensorsFile::SafetensorsFile() : impl_(std::make_unique<Impl>()) {}

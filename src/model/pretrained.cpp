@@ -104,6 +104,24 @@ PretrainedModel load_weights(const std::string& path, const LoadOptions& opt) {
   return pm;
 }
 
+// What the file's parser cannot see: non-finite weights (a stored matrix is converted
+// once, a tensor at a time) and a tokenizer with ids the embedding does not have.
+void check_loaded(const PretrainedModel& pm) {
+  torch::NoGradGuard ng;
+  for (const auto& [name, p] : pm.model->named_parameters()) {
+    const at::Tensor v = pm.model->is_stored(name) ? pm.model->value(name) : p;
+    if (!torch::isfinite(v).all().item<bool>())
+      fail(fmt::format("'{}': tensor '{}' has non-finite values (inf or NaN)", pm.path, name));
+  }
+  if (pm.tokenizer) {
+    const size_t n = pm.tokenizer->vocab_size();
+    const int64_t V = pm.model->spec().vocab;
+    require((int64_t)n <= V, fmt::format("'{}': the tokenizer has {} tokens, more than the model's vocabulary of {} "
+                                         "(ids >= {} cannot be embedded)",
+                                         pm.path, n, V, V));
+  }
+}
+
 }  // namespace
 
 PretrainedModel load_pretrained(const std::string& model, const LoadOptions& opt) {
@@ -118,6 +136,7 @@ PretrainedModel load_pretrained(const std::string& model, const LoadOptions& opt
   std::error_code ec;
   require(std::filesystem::exists(path, ec), "model '" + path + "' does not exist");
   PretrainedModel pm = load_weights(path, opt);
+  check_loaded(pm);
   if (opt.device != "cpu" || opt.dtype != "float32") pm.model->to_dtype(opt.device, opt.dtype);
   return pm;
 }

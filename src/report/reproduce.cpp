@@ -164,6 +164,7 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
   // The one overwrite rule (io/out_dir.h); a directory with this command's own output is resumed.
   refuse_nonempty_dir(o.out, o.force || fs::exists(o.out + "/runs") || fs::exists(o.out + "/claims.json"));
   ensure_writable_dir(o.out);
+  DirLock lock(o.out);  // one writer (each run directory under it has its own lock too)
 
   auto t0 = std::chrono::steady_clock::now();
   // Training: two lanes of one compute thread each at the quick scale (a 2-core
@@ -185,13 +186,13 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
       if (o.resume && !ck.empty() && ck.back() >= c.steps) return;
       if (o.resume && !ck.empty()) {
         auto r = train_resume(dir, {}, to);
-        require(!r.interrupted, "interrupted; run the same command again to continue");
+        if (r.interrupted) throw Interrupted("interrupted; run the same command again to continue");
         return;
       }
       fs::remove_all(dir);
     }
     auto r = train_new(c, to);
-    require(!r.interrupted, "interrupted; run the same command again to continue");
+    if (r.interrupted) throw Interrupted("interrupted; run the same command again to continue");
   };
   const int lanes = quick ? 2 : 1;
   if (lanes > 1)

@@ -98,7 +98,8 @@ void TrainConfig::validate() const {
   chk(sparse == "log" || sparse == "every", "checkpoints.sparse must be log or every, got '" + sparse + "'");
   chk(sparse_every >= 1, "checkpoints.sparse_every must be >= 1");
   chk(per_decade >= 1 && per_decade <= 1000, "checkpoints.per_decade must be in [1, 1000]");
-  chk(!name.empty() && name.find('/') == std::string::npos, "run.name must be a non-empty name without '/'");
+  chk(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
+      "run.name = '" + name + "' must be one path component (not empty, '.' or '..', no '/')");
 }
 
 double TrainConfig::lr_at(int64_t done) const {

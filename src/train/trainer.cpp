@@ -89,6 +89,24 @@ class Prefetcher {
   std::exception_ptr error_;
 };
 
+struct CorruptCheckpoint : InputError {
+  using InputError::InputError;
+};
+
+// Temp files of a write that a kill interrupted (write_file_atomic's ".tmp-PID-N", the
+// ".tmp" of older versions): removed at the next start or resume, under the run's lock.
+void remove_temp_files(const std::string& run_dir) {
+  std::error_code ec;
+  for (const auto& dir : {fs::path(run_dir), fs::path(run_dir) / "checkpoints"}) {
+    if (!fs::is_directory(dir, ec)) continue;
+    for (auto& e : fs::directory_iterator(dir, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n.find(".tmp-") != std::string::npos || (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0))
+        fs::remove(e.path(), ec);
+    }
+  }
+}
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const std::vector<at::Tensor>& params) {
   if (c.optimizer == "sgd")
     return std::make_unique<torch::optim::SGD>(
@@ -115,9 +133,15 @@ void save_checkpoint(const std::string& run_dir, int64_t step, const Transformer
   // Optimizer first (temp + rename), then weights: a checkpoint counts as complete
   // only when both exist, and the weights file appears last.
   const std::string op = optim_path(run_dir, step);
-  const std::string tmp = op + ".tmp";
-  torch::save(opt, tmp);
-  fs::rename(tmp, op);
+  write_file_atomic(op, [&](std::ostream& o) {
+    try {
+      torch::save(opt, o);
+    } catch (const c10::Error& e) {
+      std::string m = e.what();
+      fail("cannot write '" + op + "': " + m.substr(0, m.find('\n')));
+    }
+    if (!o) fail("cannot write '" + op + "': write failed (disk full?)");
+  });
   save_weights(model, checkpoint_path(run_dir, step),
                {{"step", std::to_string(step)}, {"arch", model.spec().arch}, {"optimizer", c.optimizer},
                 {"format", "sinklab-toy-v1"}});
@@ -169,7 +193,13 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
   BBTask task(BigramSource::from_spec(c.source), c.task_config());
   Transformer model(c.model_spec(task.vocab_size()));
   model.init_weights((uint64_t)c.seed, parse_init_scheme(c.init));
-  if (resume) load_weights(model, checkpoint_path(run_dir, start_step));
+  if (resume) {
+    try {
+      load_weights(model, checkpoint_path(run_dir, start_step));
+    } catch (const InputError& e) {
+      throw CorruptCheckpoint(e.what());
+    }
+  }
   model.to(c.device);
   for (auto& p : model.parameters()) p.set_requires_grad(true);
   auto opt = make_optimizer(c, model.parameters());
@@ -177,7 +207,7 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
     try {
       torch::load(*opt, optim_path(run_dir, start_step));
     } catch (const c10::Error& e) {
-      fail(fmt::format("'{}': corrupt optimizer state", optim_path(run_dir, start_step)));
+      throw CorruptCheckpoint(fmt::format("'{}': corrupt optimizer state", optim_path(run_dir, start_step)));
     }
   }
   auto ck = checkpoint_steps(c);
@@ -305,37 +335,120 @@ TrainConfig load_run_config(const std::string& run_dir, const std::vector<std::s
 
 TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts) {
   const std::string run_dir = cfg.out_dir == "." ? cfg.name : cfg.out_dir + "/" + cfg.name;
+  check_train_memory(cfg, BBTask(BigramSource::from_spec(cfg.source), cfg.task_config()).vocab_size());
   std::error_code ec;
-  if (fs::exists(run_dir + "/config.toml", ec)) {
-    if (!opts.force)
-      fail("run directory '" + run_dir + "' already holds a run; resume it with --resume " + run_dir +
-           ", start it afresh with --force, or choose another --out");
+  const bool existed = fs::exists(run_dir, ec);
+  const bool has_run = fs::exists(run_dir + "/config.toml", ec);
+  if (has_run && !opts.force)
+    fail("run directory '" + run_dir + "' already holds a run; resume it with --resume " + run_dir +
+         ", start it afresh with --force, or choose another --out");
+  if (!has_run) refuse_nonempty_dir(run_dir, opts.force);  // the one overwrite rule (io/out_dir.h)
+  DirLock lock(run_dir);                                      // one writer per run
+  if (has_run) {
     // Afresh: the old run's files go (stale checkpoints would be resumed from later).
     for (const char* f : {"checkpoints", "metrics.jsonl", "config.toml", "analysis", "figures"})
       fs::remove_all(run_dir + "/" + f, ec);
-  } else {
-    refuse_nonempty_dir(run_dir, opts.force);  // the one overwrite rule (io/out_dir.h)
   }
+  if (opts.force) clear_earlier_output(run_dir, lock);
   ensure_writable_dir(run_dir + "/checkpoints");
   TrainConfig c = cfg;
   ConfigSchema s;
   c.describe(s);
   write_file_atomic(run_dir + "/config.toml", "# sinklab resolved config\n" + s.to_toml());
-  return run_loop(cfg, run_dir, 0, false, opts);
+  try {
+    return run_loop(cfg, run_dir, 0, false, opts);
+  } catch (...) {
+    // A start that failed before its first complete checkpoint leaves nothing behind
+    // that would block the next start ("already holds a run") or a resume.
+    if (list_checkpoints(run_dir).empty()) {
+      if (!existed) fs::remove_all(run_dir, ec);
+      else
+        for (const char* f : {"checkpoints", "metrics.jsonl", "config.toml"}) fs::remove_all(run_dir + "/" + f, ec);
+    }
+    throw;
+  }
+}
+
+// Bytes a training run of this config needs, roughly: parameters, their gradients and
+// the optimizer's state (4 copies with Adam, 3 with SGD), and the activations of one
+// step (per layer ~20 d + 3 d_ff floats per token and 4 T floats per token and head for
+// the attention scores, pattern and their gradients; logits and their gradient).
+double train_memory_bytes(const TrainConfig& c, int vocab) {
+  const double d = c.d_model, T = c.seq_len, B = c.batch_size, V = vocab, L = c.layers, H = c.heads;
+  const double ff = c.d_ff > 0 ? c.d_ff : 4.0 * d;
+  const double params = V * d * 2 + T * d + L * (4 * d * d + 2 * d * ff + 4 * d) + 2 * d;
+  const double copies = c.optimizer == "sgd" ? 3 : 4;
+  const double acts = B * T * (L * (20 * d + 3 * ff + 4 * H * T) + 3 * V);
+  return 4.0 * (params * copies + acts);
+}
+
+static double available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  while (in >> key >> kb) {
+    if (key == "MemAvailable:") return kb * 1024.0;
+    in.ignore(256, '\n');
+  }
+  return 0;  // unknown: no check
+}
+
+void check_train_memory(const TrainConfig& c, int vocab) {
+  if (c.device != "cpu") return;
+  const double need = train_memory_bytes(c, vocab), have = available_memory_bytes();
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  if (have > 0 && need > have)
+    fail(fmt::format("this run needs about {:.1f} GiB (model.d_model = {}, model.layers = {}, d_ff = {}, "
+                     "train.batch_size = {} x data.seq_len = {}), but only {:.1f} GiB of memory is available",
+                     need / gib, c.d_model, c.layers, c.d_ff > 0 ? c.d_ff : 4 * c.d_model, c.batch_size, c.seq_len,
+                     have / gib));
+}
+
+static bool resumable_key(const std::string& key) {
+  return key == "train.steps" || key == "train.log_every" || key == "train.threads" || key == "train.device" ||
+         key.rfind("checkpoints.", 0) == 0;
+}
+static std::string resumable_keys_help() {
+  return "train.steps, train.log_every, train.threads, train.device and checkpoints.*";
 }
 
 TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& sets, const TrainOptions& opts) {
   TrainConfig c = load_run_config(run_dir, sets);
+  DirLock lock(run_dir);  // one writer per run
+  remove_temp_files(run_dir);
   auto ck = list_checkpoints(run_dir);
   require(!ck.empty(), "'" + run_dir + "' has no complete checkpoint to resume from");
-  if (!sets.empty()) {
-    ConfigSchema s;
-    c.describe(s);
-    write_file_atomic(run_dir + "/config.toml", "# sinklab resolved config\n" + s.to_toml());
-  }
   int64_t last = ck.back();
+  if (!sets.empty()) {
+    // Checked before anything is written: a resume may change only what does not
+    // invalidate the checkpoints and the steps already taken.
+    TrainConfig was = load_run_config(run_dir);
+    ConfigSchema s, w;
+    c.describe(s);
+    was.describe(w);
+    for (const auto& k : s.keys()) {
+      if (s.value_text(k) == w.value_text(k) || resumable_key(k)) continue;
+      fail(fmt::format("--resume cannot change {} ({} in the run, {} asked); a resume may change only {}", k,
+                       w.value_text(k), s.value_text(k), resumable_keys_help()));
+    }
+    if (c.steps < last)
+      fail(fmt::format("--resume: train.steps = {} is before the run's last checkpoint (step {})", c.steps, last));
+    if (s.to_toml() != w.to_toml())
+      write_file_atomic(run_dir + "/config.toml", "# sinklab resolved config\n" + s.to_toml());
+  }
   if (last >= c.steps) return {run_dir, last, false};
-  return run_loop(c, run_dir, last, true, opts);
+  check_train_memory(c, BBTask(BigramSource::from_spec(c.source), c.task_config()).vocab_size());
+  // A corrupt latest checkpoint (bad checksum, truncated, unreadable optimizer state):
+  // resume from the one before it, with a warning.
+  for (size_t i = ck.size(); i-- > 0;) {
+    try {
+      return run_loop(c, run_dir, ck[i], true, opts);
+    } catch (const CorruptCheckpoint& e) {
+      if (i == 0) throw;
+      fmt::print(stderr, "sinklab: warning: {}; resuming from step {} instead\n", e.what(), ck[i - 1]);
+    }
+  }
+  fail("unreachable");
 }
 
 }  // namespace sinklab

@@ -42,9 +42,18 @@ void set_compute_threads(int n);
 // Steps at which the schedule writes a checkpoint (0 and the last step included).
 std::vector<int64_t> checkpoint_steps(const TrainConfig& c);
 
+// Rough bytes a run of this config needs on its device (parameters, gradients,
+// optimizer state, one step's activations), and the check of it against the memory
+// available (CPU runs; InputError naming the sizes when it does not fit).
+double train_memory_bytes(const TrainConfig& c, int vocab);
+void check_train_memory(const TrainConfig& c, int vocab);
+
 TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts);
-// Continues RUN_DIR from its last complete checkpoint. `sets` may override keys
-// (e.g. train.steps to extend a run).
+// Continues RUN_DIR from its last complete checkpoint. `sets` may override
+// train.steps (to extend a run; not before the last checkpoint), train.log_every,
+// train.threads, train.device and checkpoints.*; any other changed key is refused
+// (InputError) before anything is written, and an accepted change is written to
+// RUN/config.toml atomically.
 TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::string>& sets, const TrainOptions& opts);
 
 // Checkpoint steps present in RUN_DIR (weights and optimizer state both there), sorted.

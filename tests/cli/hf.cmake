@@ -46,7 +46,7 @@ sinklab_cli_test(hf.scan_series_no_step 2 "no step number in its name"
   llm scan-series @TESTDATA@/hf/series/main --domain p=@DATA@/domains/prose_wikipedia.jsonl)
 sinklab_cli_test(hf.scan_series_bad_domain 2 "expected NAME=CORPUS.jsonl"
   llm scan-series @TESTDATA@/hf/series --domain prose)
-sinklab_cli_test(hf.scan_series_bad_ctx 2 "--ctx must be at least 2"
+sinklab_cli_test(hf.scan_series_bad_ctx 2 "--ctx = 1 must be in \\[2, 1048576\\]"
   llm scan-series @TESTDATA@/hf/series --domain p=@DATA@/domains/prose_wikipedia.jsonl --ctx 1)
 sinklab_cli_test(hf.scan_series_missing_tokenizer 2 "no-such-tokenizer"
   llm scan-series @TESTDATA@/hf/series --tokenizer @SCRATCH@/no-such-tokenizer.json

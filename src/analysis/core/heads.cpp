@@ -1,5 +1,7 @@
 #include "analysis/core/heads.h"
 
+#include <cmath>
+
 #include <cctype>
 
 #include <fmt/format.h>
@@ -35,6 +37,7 @@ HeadRef parse_head(const std::string& text, const std::string& what) {
 
 bool is_dormant(double sink_mass, double threshold) { return sink_mass >= threshold; }
 const char* head_state(double sink_mass, double threshold) {
+  if (!std::isfinite(sink_mass)) return "undefined";  // a non-finite measure is never classified
   return is_dormant(sink_mass, threshold) ? "dormant" : "active";
 }
 

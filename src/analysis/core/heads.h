@@ -21,6 +21,6 @@ HeadRef parse_head(const std::string& text, const std::string& what = "head");
 // attention mass on the sink token there is at least `threshold` (PAPER.md; the toy
 // analysis, the LLM scan and the series all call this).
 bool is_dormant(double sink_mass, double threshold);
-const char* head_state(double sink_mass, double threshold);  // "dormant" | "active"
+const char* head_state(double sink_mass, double threshold);  // "dormant" | "active" | "undefined" (non-finite)
 
 }  // namespace sinklab

@@ -12,6 +12,7 @@
 
 #include "cli/command.h"
 #include "data/corpus.h"
+#include "data/tokenizer.h"
 #include "io/error.h"
 #include "io/progress.h"
 #include "model/generate.h"
@@ -35,6 +36,7 @@ EncodeOptions enc(bool no_bos) {
 void run_prompt(const std::string& path, const LoadOptions& load, const std::string& prompt, int top, bool no_bos,
                 bool special, bool json) {
   require(!prompt.empty(), "llm run: give the prompt (PROMPT or --prompt TEXT); it is empty");
+  require_utf8(prompt, "the prompt");
   auto pm = load_pretrained(path, load);
   EncodeOptions e = enc(no_bos);
   e.parse_special = special;
@@ -74,6 +76,8 @@ void run_ppl(const std::string& path, const LoadOptions& load, const std::string
   require(docs >= 0, "--docs must be >= 0");
   auto texts = read_jsonl_corpus(corpus, (size_t)docs);
   auto pm = load_pretrained(path, load);
+  require(ctx <= pm.model->spec().n_ctx,
+          fmt::format("--ctx = {} exceeds the model's context of {} tokens", ctx, pm.model->spec().n_ctx));
   double nll = 0;
   int64_t n = 0, chunks = 0, tokens = 0;
   size_t used = 0;
@@ -118,6 +122,7 @@ struct GenerateArgs {
 void run_generate(const GenerateArgs& a) {
   std::string prompt = a.prompt.empty() ? a.prompt_pos : a.prompt;
   require(!prompt.empty(), "llm generate: give the prompt (PROMPT or --prompt TEXT); it is empty");
+  require_utf8(prompt, "the prompt");
   auto pm = load_pretrained(a.model, a.load);
   const Tokenizer& tok = pm.tok();
   GenerateOptions o;

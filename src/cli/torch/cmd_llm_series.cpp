@@ -27,7 +27,7 @@ struct SeriesArgs {
 };
 
 void run_series(const SeriesArgs& a) {
-  refuse_nonempty_dir(a.out, a.force);
+  auto lock = claim_out_dir(a.out, a.force);
   llm::SeriesOptions o;
   o.paths = a.paths, o.domains = a.domains, o.tokenizer = a.tokenizer, o.load = a.load;
   o.scan.docs = a.docs, o.scan.ctx = a.ctx, o.scan.sink_pos = a.sink_pos, o.scan.add_bos = !a.no_bos;

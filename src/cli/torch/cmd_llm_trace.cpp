@@ -13,6 +13,7 @@
 #include "analysis/core/heads.h"
 #include "analysis/llm_trace.h"
 #include "cli/command.h"
+#include "data/tokenizer.h"
 #include "io/error.h"
 #include "io/files.h"
 #include "io/out_dir.h"
@@ -37,7 +38,8 @@ void run_trace(const TraceArgs& a, const std::string& command) {
   std::string prompt = a.prompt.empty() ? a.prompt_pos : a.prompt;
   if (!a.file.empty()) prompt = read_file(a.file);
   require(!prompt.empty(), "llm trace: give the prompt (PROMPT, --prompt TEXT or --file FILE); it is empty");
-  refuse_nonempty_dir(a.out, a.force);
+  require_utf8(prompt, a.file.empty() ? "the prompt" : "'" + a.file + "'");
+  auto lock = claim_out_dir(a.out, a.force);
   llm::TraceOptions o;
   o.add_bos = !a.no_bos, o.parse_special = a.special, o.sink_pos = a.sink_pos, o.top_k = a.top;
   o.dormant_threshold = a.threshold, o.save = a.save;
