@@ -1,6 +1,7 @@
 #include "analysis/llm_scan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -128,6 +129,11 @@ void reduce_layer(const Hooks& h, int l, const ScanOptions& opt, int doc_index, 
 
 }  // namespace
 
+double scan_memory_bytes(int n_layers, int n_heads, int ctx, int batch) {
+  const double tt = (double)ctx * (double)ctx * (double)n_heads;
+  return (double)n_layers * tt * (4 + 4 + 8 + 8) + (double)batch * tt * 4 * 3;
+}
+
 void validate(const ScanOptions& o) {
   require(o.docs >= 1, "--docs must be at least 1");
   require(o.ctx >= 2 && o.ctx <= (1 << 20), fmt::format("--ctx = {} must be in [2, 1048576]", o.ctx));
@@ -145,8 +151,14 @@ std::vector<DomainSpec> parse_domain_specs(const std::vector<std::string>& specs
     require(eq != std::string::npos, fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
     DomainSpec d{spec.substr(0, eq), spec.substr(eq + 1)};
     require(!d.name.empty() && !d.path.empty(), fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
-    require(d.name.find_first_of("/\\ ") == std::string::npos,
-            fmt::format("--domain '{}': the name must not contain '/', '\\' or spaces", spec));
+    // The name becomes file names, CSV cells and figure labels: a conservative alphabet.
+    bool ok = d.name.size() <= 64;
+    for (unsigned char ch : d.name) ok = ok && (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '+');
+    if (!ok) {
+      std::string shown;
+      for (unsigned char ch : d.name.substr(0, 64)) shown += (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+      fail(fmt::format("--domain: the name '{}' must be 1-64 letters, digits, '-', '_', '.' or '+'", shown));
+    }
     require(names.insert(d.name).second, fmt::format("--domain '{}': domain '{}' given twice", spec, d.name));
     out.push_back(std::move(d));
   }

@@ -59,6 +59,10 @@ struct ScanOptions {
 // InputError naming the option ("--docs", "--ctx", "--sink-pos", "--threshold") when
 // docs < 1, ctx < 2, the sink position is outside 0..ctx-2 or the threshold outside [0, 1].
 void validate(const ScanOptions& o);
+// Bytes a scan of documents of `ctx` tokens needs beyond the model's weights, roughly:
+// the attention scores and patterns of every layer kept for one document (float32 and
+// their float64 copies), and the transient attention of `batch` ablated copies.
+double scan_memory_bytes(int n_layers, int n_heads, int ctx, int batch);
 
 struct Document {
   std::vector<int32_t> ids;          // ctx + 1 tokens

@@ -9,6 +9,8 @@
 #include "analysis/sink_metrics.h"
 #include "data/tokenizer.h"
 #include "io/error.h"
+#include "io/memory.h"
+#include "analysis/llm_scan.h"
 #include "model/hooks.h"
 #include "model/transformer.h"
 
@@ -35,6 +37,8 @@ TraceResult trace(const Transformer& model, const Tokenizer& tok, const std::str
   const int64_t T = (int64_t)r.ids.size();
   require(T >= 1, "the prompt encodes to no tokens");
   require(T <= s.n_ctx, fmt::format("the prompt is {} tokens, longer than the model's context of {}", T, s.n_ctx));
+  require_memory(scan_memory_bytes(s.n_layers, s.n_heads, (int)T, 1),
+                 fmt::format("a trace of {} tokens (attention patterns of {} layers x {} heads)", T, s.n_layers, s.n_heads));
   require(opt.sink_pos >= 0 && opt.sink_pos < T,
           fmt::format("--sink-pos {} is outside the prompt's {} tokens", opt.sink_pos, T));
   require(opt.top_k >= 1, "--top must be at least 1");

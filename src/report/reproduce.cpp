@@ -163,8 +163,8 @@ ReproduceResult reproduce(const ReproduceOptions& o) {
     }
   // The one overwrite rule (io/out_dir.h); a directory with this command's own output is resumed.
   refuse_nonempty_dir(o.out, o.force || fs::exists(o.out + "/runs") || fs::exists(o.out + "/claims.json"));
-  ensure_writable_dir(o.out);
   DirLock lock(o.out);  // one writer (each run directory under it has its own lock too)
+  if (o.force) clear_earlier_output(o.out, lock);  // --force starts over; without it, its own output resumes
 
   auto t0 = std::chrono::steady_clock::now();
   // Training: two lanes of one compute thread each at the quick scale (a 2-core

@@ -20,6 +20,7 @@
 #include "data/torch/batch_tensor.h"
 #include "io/error.h"
 #include "io/files.h"
+#include "io/memory.h"
 #include "io/out_dir.h"
 #include "io/progress.h"
 #include "model/checkpoint.h"
@@ -382,26 +383,12 @@ double train_memory_bytes(const TrainConfig& c, int vocab) {
   return 4.0 * (params * copies + acts);
 }
 
-static double available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  double kb = 0;
-  while (in >> key >> kb) {
-    if (key == "MemAvailable:") return kb * 1024.0;
-    in.ignore(256, '\n');
-  }
-  return 0;  // unknown: no check
-}
-
 void check_train_memory(const TrainConfig& c, int vocab) {
   if (c.device != "cpu") return;
-  const double need = train_memory_bytes(c, vocab), have = available_memory_bytes();
-  const double gib = 1024.0 * 1024.0 * 1024.0;
-  if (have > 0 && need > have)
-    fail(fmt::format("this run needs about {:.1f} GiB (model.d_model = {}, model.layers = {}, d_ff = {}, "
-                     "train.batch_size = {} x data.seq_len = {}), but only {:.1f} GiB of memory is available",
-                     need / gib, c.d_model, c.layers, c.d_ff > 0 ? c.d_ff : 4 * c.d_model, c.batch_size, c.seq_len,
-                     have / gib));
+  require_memory(train_memory_bytes(c, vocab),
+                 fmt::format("this run (model.d_model = {}, model.layers = {}, d_ff = {}, train.batch_size = {} x "
+                             "data.seq_len = {})",
+                             c.d_model, c.layers, c.d_ff > 0 ? c.d_ff : 4 * c.d_model, c.batch_size, c.seq_len));
 }
 
 static bool resumable_key(const std::string& key) {

@@ -22,6 +22,8 @@ sinklab_cli_test(llm_scan.bad_ablate_kind 2 "--ablate-kind 'oracle-pattern': the
 sinklab_cli_test(llm_scan.bos_flags 2 "--no-bos and --both-bos"
                  llm scan none.gguf --domain ${_llm_corpus} --no-bos --both-bos)
 # Validated before any work (issue 20): sizes, the output place, the model's context.
+sinklab_cli_test(llm_scan.domain_tab 2 "--domain: the name 'a\\?b' must be 1-64 letters, digits"
+                 llm scan none.gguf --domain "a\tb=@DATA@/domains/prose_wikipedia.jsonl")
 sinklab_cli_test(llm_scan.sample_tokens_zero 2 "--sample-tokens = 0 must be in \\[2, 512\\]"
                  llm scan none.gguf --domain ${_llm_corpus} --sample-tokens 0)
 sinklab_cli_test(llm_scan.resamples_huge 2 "--resamples = 2000000000 must be in \\[1, 1000000\\]"

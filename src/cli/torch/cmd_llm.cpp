@@ -76,6 +76,7 @@ void run_ppl(const std::string& path, const LoadOptions& load, const std::string
   require(docs >= 0, "--docs must be >= 0");
   auto texts = read_jsonl_corpus(corpus, (size_t)docs);
   auto pm = load_pretrained(path, load);
+  pm.tok();  // a model without a tokenizer says so first
   require(ctx <= pm.model->spec().n_ctx,
           fmt::format("--ctx = {} exceeds the model's context of {} tokens", ctx, pm.model->spec().n_ctx));
   double nll = 0;

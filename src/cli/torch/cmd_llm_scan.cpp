@@ -18,6 +18,7 @@
 #include "data/corpus.h"
 #include "io/error.h"
 #include "io/files.h"
+#include "io/memory.h"
 #include "io/out_dir.h"
 #include "model/pretrained.h"
 #include "model/transformer.h"
@@ -69,6 +70,9 @@ void run_scan(const ScanArgs& a) {
   auto pm = load_pretrained(a.model, a.load);
   const auto& spec = pm.model->spec();
   require(a.ctx <= spec.n_ctx, fmt::format("--ctx = {} exceeds the model's context of {} tokens", a.ctx, spec.n_ctx));
+  require_memory(llm::scan_memory_bytes(spec.n_layers, spec.n_heads, a.ctx, a.batch),
+                 fmt::format("a scan at --ctx {} (its attention patterns of {} layers x {} heads)", a.ctx,
+                             spec.n_layers, spec.n_heads));
   std::vector<llm::HeadRef> explicit_heads;
   const bool do_ablate = a.ablate != "none";
   if (do_ablate && a.ablate != "all" && a.ablate.rfind("top:", 0) != 0)

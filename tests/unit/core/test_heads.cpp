@@ -1,4 +1,6 @@
 // One head notation: printed L3H5, accepted as L3H5, l3h5 or 3.5.
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "analysis/core/heads.h"
@@ -24,4 +26,13 @@ TEST(HeadRef, PrintsOneNotationAndParsesBoth) {
       EXPECT_EQ(std::string(e.what()), "--head: '" + bad + "' is not a head (use L3H5 or 3.5)");
     }
   }
+}
+
+// One rule for dormant and active; a non-finite measure is never classified (issue 20).
+TEST(HeadState, DormantActiveOrUndefined) {
+  EXPECT_STREQ(head_state(0.9, 0.5), "dormant");
+  EXPECT_STREQ(head_state(0.5, 0.5), "dormant");
+  EXPECT_STREQ(head_state(0.1, 0.5), "active");
+  EXPECT_STREQ(head_state(std::nan(""), 0.5), "undefined");
+  EXPECT_STREQ(head_state(INFINITY, 0.5), "undefined");
 }

@@ -441,10 +441,20 @@ TEST(Safetensors, TolerantWhereTheFormatAllows) {
   EXPECT_EQ(f.get("z").nbytes, 0u);
   EXPECT_TRUE(to_f32(f.get("z")).empty());
   EXPECT_TRUE(f.metadata().empty());
-  // A gap and trailing bytes are tolerated; unknown per-tensor keys are ignored.
+  // Unknown per-tensor keys are ignored.
   auto g = SafetensorsFile::from_buffer(
-      make_file(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[2,4],"extra":1}})", "xxabyyyy"));
+      make_file(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"extra":1}})", "ab"));
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(g.get("w").data), 2), "ab");
+  // The specification: the data section is entirely indexed, without holes (no bytes
+  // before, between or after the tensors that no tensor owns).
+  expect_buffer_error(make_file(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})", "xxab"),
+                      {"bytes [0, 2) of the data section belong to no tensor (before 'w')"});
+  expect_buffer_error(make_file(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", "abyy"),
+                      {"bytes [2, 4) at the end of the data section belong to no tensor"});
+  expect_buffer_error(make_file(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                                R"("b":{"dtype":"U8","shape":[1],"data_offsets":[2,3]}})",
+                                "a_b"),
+                      {"bytes [1, 2) of the data section belong to no tensor (before 'b')"});
   // Empty file: header "{}" and no tensors.
   EXPECT_EQ(SafetensorsFile::from_buffer(make_file("{}")).size(), 0u);
   expect_error([&] { g.get("nope"); }, {"no tensor named 'nope'"});
@@ -571,7 +581,7 @@ TEST(Safetensors, FuzzRegressions) {
   // nlohmann-json treats a NUL byte as the end of input, letting junk after it through.
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"fuzz-nul-in-header", "header holds a NUL byte at offset 15 followed by more text"},
-      {"fuzz-nul-padded-header", ""},
+      {"fuzz-nul-padded-header", "at the end of the data section belong to no tensor"},  // trailing bytes: a hole
       {"fuzz-deep-nesting", "NUL byte at offset 93"},
       {"fuzz-number-overflow", "malformed JSON header (number overflow"},
       {"fuzz-duplicate-inside-entry", "duplicate key 'sRape' inside an entry"},
