@@ -23,7 +23,10 @@ PKGS=(
   gnuplot-nox
   python3 python3-numpy python3-pip
   clang libclang-rt-14-dev
+  python3.11-doc libpython3.11-stdlib
 )
+# python3.11-doc (its reStructuredText sources: English prose) and the Python standard
+# library (code) are the corpus of the language-model presets (`sinklab pretrain`).
 
 TORCH_KIND="${SINKLAB_TORCH:-wheel}"
 case "$TORCH_KIND" in

@@ -143,28 +143,6 @@ void validate(const ScanOptions& o) {
   require(o.dormant_threshold >= 0 && o.dormant_threshold <= 1, "--threshold must be in [0, 1]");
 }
 
-std::vector<DomainSpec> parse_domain_specs(const std::vector<std::string>& specs) {
-  std::vector<DomainSpec> out;
-  std::set<std::string> names;
-  for (auto& spec : specs) {
-    auto eq = spec.find('=');
-    require(eq != std::string::npos, fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
-    DomainSpec d{spec.substr(0, eq), spec.substr(eq + 1)};
-    require(!d.name.empty() && !d.path.empty(), fmt::format("--domain '{}': expected NAME=CORPUS.jsonl", spec));
-    // The name becomes file names, CSV cells and figure labels: a conservative alphabet.
-    bool ok = d.name.size() <= 64;
-    for (unsigned char ch : d.name) ok = ok && (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '+');
-    if (!ok) {
-      std::string shown;
-      for (unsigned char ch : d.name.substr(0, 64)) shown += (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-      fail(fmt::format("--domain: the name '{}' must be 1-64 letters, digits, '-', '_', '.' or '+'", shown));
-    }
-    require(names.insert(d.name).second, fmt::format("--domain '{}': domain '{}' given twice", spec, d.name));
-    out.push_back(std::move(d));
-  }
-  return out;
-}
-
 ScanResult scan(const Transformer& model, const std::vector<DomainDocs>& domains, const ScanOptions& opt) {
   torch::NoGradGuard ng;
   const auto& s = model.spec();

@@ -36,6 +36,7 @@
 #include "analysis/core/bootstrap.h"
 #include "analysis/core/heads.h"
 #include "analysis/interventions.h"
+#include "data/corpus.h"
 #include "model/hooks.h"
 
 namespace sinklab {
@@ -78,12 +79,6 @@ struct DomainDocs {
 
 // Tokenises and truncates; skips short documents (counted); stops once `docs` are
 // kept. InputError if none is long enough or add_bos is asked of a tokenizer without BOS.
-// "NAME=CORPUS.jsonl" command-line specs -> (name, path); InputError on a missing '=',
-// an empty part, a name with '/', '\\' or spaces, or a name given twice.
-struct DomainSpec {
-  std::string name, path;
-};
-std::vector<DomainSpec> parse_domain_specs(const std::vector<std::string>& specs);
 
 DomainDocs prepare_domain(const Tokenizer& tok, const std::string& name, const std::vector<std::string>& texts,
                           const ScanOptions& opt);

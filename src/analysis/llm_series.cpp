@@ -19,25 +19,36 @@ namespace sinklab::llm {
 
 namespace {
 
-SeriesDomain summarize_domain(const ScanResult& r, const DomainScan& ds, double threshold) {
+SeriesDomain summarize_domain(const ScanResult& r, const DomainScan& ds, double threshold, double epsilon) {
   SeriesDomain out;
   out.name = ds.name;
   out.heads = r.n_layers * r.n_heads;
   out.docs = (int)ds.docs.size();
-  double mass = 0;
+  double mass = 0, vr = 0;
+  int n_vr = 0;
   for (int l = 0; l < r.n_layers; ++l)
     for (int h = 0; h < r.n_heads; ++h) {
       const double m = head_mean(ds, r.n_heads, l, h, &HeadDoc::sink_mass);
       const double vs = head_mean(ds, r.n_heads, l, h, &HeadDoc::v_sink);
       const double vo = head_mean(ds, r.n_heads, l, h, &HeadDoc::v_other);
       out.dormant += is_dormant(m, threshold);
+      out.sink_heads += m > epsilon;
       mass += m;
       out.per_head.push_back({l, h, m, vo > 0 ? vs / vo : std::nan("")});
+      if (vo > 0) vr += vs / vo, ++n_vr;
     }
   out.mean_sink_mass = mass / out.heads;
+  out.mean_v_ratio = n_vr ? vr / n_vr : std::nan("");
   for (int l = 0; l < r.n_layers; ++l) {
     const double so = layer_mean(ds, l, &LayerDoc::resid_other);
-    const double ratio = so > 0 ? layer_mean(ds, l, &LayerDoc::resid_sink) / so : 0;
+    const double ss = layer_mean(ds, l, &LayerDoc::resid_sink);
+    const double ratio = so > 0 ? ss / so : 0;
+    SeriesLayer sl{l, ss, so, 0, 0};
+    // The sink's largest activation in the first document (its dimension is what
+    // massive-activation studies track; it is the same across documents once formed).
+    if (!ds.layers.empty() && (size_t)l < ds.layers[0].size())
+      sl.sink_top_val = ds.layers[0][l].top_val[0], sl.sink_top_dim = ds.layers[0][l].top_dim[0];
+    out.per_layer.push_back(sl);
     if (ratio > out.max_resid_ratio) out.max_resid_ratio = ratio, out.max_resid_layer = l;
   }
   return out;
@@ -71,7 +82,7 @@ SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(cons
     auto r = scan(*pm.model, dd, opt.scan);
     SeriesCheckpoint cp;
     cp.step = c.step, cp.path = c.path, cp.model_type = c.config.model_type;
-    for (const auto& ds : r.domains) cp.domains.push_back(summarize_domain(r, ds, opt.scan.dormant_threshold));
+    for (const auto& ds : r.domains) cp.domains.push_back(summarize_domain(r, ds, opt.scan.dormant_threshold, opt.sink_epsilon));
     if (on_checkpoint) on_checkpoint(cp);
     res.checkpoints.push_back(std::move(cp));
   }

@@ -19,6 +19,7 @@ struct SeriesOptions {
   std::vector<std::string> domains;  // NAME=CORPUS.jsonl
   std::string tokenizer;             // for every checkpoint; "" = each checkpoint's own
   ScanOptions scan;                  // dormant_threshold classifies the heads
+  double sink_epsilon = 0.3;         // Gu et al.'s sink heads: mean attention on the sink > epsilon
   LoadOptions load;                  // how each checkpoint's weights are held
 };
 
@@ -26,13 +27,22 @@ struct SeriesHead {
   int layer = 0, head = 0;
   double sink_mass = 0, v_ratio = 0;  // means over the domain's documents
 };
+struct SeriesLayer {
+  int layer = 0;
+  double resid_sink = 0, resid_other = 0;  // mean residual norms leaving the layer
+  double sink_top_val = 0;                 // the sink's largest |activation| there (signed)
+  int sink_top_dim = 0;                    // ... and its dimension (massive activations)
+};
 struct SeriesDomain {  // one checkpoint on one domain
   std::string name;
   int dormant = 0, heads = 0, docs = 0;
+  int sink_heads = 0;          // Gu et al.: heads whose mean sink mass > sink_epsilon
   double mean_sink_mass = 0;
+  double mean_v_ratio = 0;     // mean over heads of |v sink| / |v others| (the value drain)
   double max_resid_ratio = 0;  // max over layers of |resid sink| / |resid others|
   int max_resid_layer = 0;
   std::vector<SeriesHead> per_head;
+  std::vector<SeriesLayer> per_layer;
 };
 struct SeriesCheckpoint {
   int64_t step = 0;

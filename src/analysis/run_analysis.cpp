@@ -17,6 +17,8 @@ LoadedRun::~LoadedRun() = default;
 
 std::unique_ptr<LoadedRun> load_run(const std::string& run_dir, int64_t step) {
   TrainConfig c = load_run_config(run_dir);
+  require(!c.is_lm(), fmt::format("'{}' is a language-model run (data.task = lm): scan its checkpoints with "
+                                  "sinklab llm scan-series {}/hf", run_dir, run_dir));
   auto ck = list_checkpoints(run_dir);
   require(!ck.empty(), "'" + run_dir + "' has no checkpoints");
   if (step < 0) step = ck.back();
@@ -33,6 +35,8 @@ std::unique_ptr<LoadedRun> load_run(const std::string& run_dir, int64_t step) {
 RunAnalysis analyze_run(const std::string& run_dir, const AnalyzeOptions& o) {
   require(o.threshold > 0 && o.threshold <= 1, "threshold must be in (0, 1]");
   TrainConfig c = load_run_config(run_dir);
+  require(!c.is_lm(), fmt::format("'{}' is a language-model run (data.task = lm): scan its checkpoints with "
+                                  "sinklab llm scan-series {}/hf", run_dir, run_dir));
   auto ck = list_checkpoints(run_dir);
   require(!ck.empty(), "'" + run_dir + "' has no checkpoints");
   std::vector<int64_t> steps = o.steps.empty() ? ck : o.steps;

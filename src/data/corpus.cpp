@@ -1,6 +1,10 @@
 #include "data/corpus.h"
 
+#include <cctype>
+#include <set>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +36,27 @@ std::vector<std::string> read_jsonl_corpus(const std::string& path, size_t max_d
   }
   require(!docs.empty(), "'" + path + "': corpus has no non-empty documents");
   return docs;
+}
+
+std::vector<DomainSpec> parse_domain_specs(const std::vector<std::string>& specs, const std::string& what) {
+  std::vector<DomainSpec> out;
+  std::set<std::string> names;
+  for (auto& spec : specs) {
+    auto eq = spec.find('=');
+    require(eq != std::string::npos, fmt::format("{} '{}': expected NAME=PATH", what, spec));
+    DomainSpec d{spec.substr(0, eq), spec.substr(eq + 1)};
+    require(!d.name.empty() && !d.path.empty(), fmt::format("{} '{}': expected NAME=PATH", what, spec));
+    bool ok = d.name.size() <= 64;
+    for (unsigned char ch : d.name) ok = ok && (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '+');
+    if (!ok) {
+      std::string shown;
+      for (unsigned char ch : d.name.substr(0, 64)) shown += (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+      fail(fmt::format("{}: the name '{}' must be 1-64 letters, digits, '-', '_', '.' or '+'", what, shown));
+    }
+    require(names.insert(d.name).second, fmt::format("{} '{}': domain '{}' given twice", what, spec, d.name));
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 }  // namespace sinklab

@@ -22,14 +22,15 @@ struct Fnv {
 };
 }  // namespace
 
-void save_weights(const Transformer& model, const std::string& path, const std::map<std::string, std::string>& meta) {
+void save_weights(const Transformer& model, const std::string& path, const std::map<std::string, std::string>& meta,
+                  const std::function<std::string(const std::string&)>& rename) {
   std::vector<at::Tensor> keep;
   std::vector<TensorToWrite> out;
   for (auto& [name, t] : model.named_parameters()) {
     auto c = model.value(name).detach().to(torch::kCPU, torch::kFloat32).contiguous();
     keep.push_back(c);
     TensorToWrite w;
-    w.name = name;
+    w.name = rename ? rename(name) : name;
     w.dtype = DType::F32;
     w.shape.assign(c.sizes().begin(), c.sizes().end());
     w.data = c.data_ptr();

@@ -11,15 +11,39 @@
 
 namespace sinklab::report {
 
-std::vector<std::string> write_series_report(const std::string& out_dir, const llm::SeriesResult& r) {
+std::vector<Emergence> emergence_steps(const llm::SeriesResult& r) {
+  std::vector<Emergence> out;
+  for (size_t d = 0; d < r.domain_names.size(); ++d) {
+    Emergence e;
+    e.domain = r.domain_names[d];
+    auto first = [](int64_t& slot, int64_t step, bool yes) {
+      if (yes && slot < 0) slot = step;
+    };
+    for (const auto& c : r.checkpoints) {
+      if (d >= c.domains.size()) continue;
+      const auto& ds = c.domains[d];
+      first(e.sink_heads, c.step, ds.sink_heads > 0);
+      first(e.dormant, c.step, ds.dormant > 0);
+      first(e.half_sink, c.step, 2 * ds.sink_heads >= ds.heads);
+      first(e.resid_peak, c.step, ds.max_resid_ratio >= 2);
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<std::string> write_series_report(const std::string& out_dir, const llm::SeriesResult& r,
+                                             const SeriesTraining* training) {
   namespace fs = std::filesystem;
   const double threshold = r.opt.scan.dormant_threshold;
   CsvWriter heads({"step", "path", "domain", "layer", "head", "sink_mass", "class", "v_ratio"});
   CsvWriter summary({"step", "domain", "dormant_heads", "heads", "mean_sink_mass", "max_resid_ratio",
-                     "max_resid_layer", "docs"});
+                     "max_resid_layer", "docs", "sink_heads", "mean_v_ratio"});
+  CsvWriter layers({"step", "domain", "layer", "resid_sink", "resid_other", "resid_ratio", "sink_top_dim",
+                    "sink_top_val"});
   const size_t nd = r.domain_names.size();
   std::vector<double> steps;
-  std::vector<std::vector<double>> dormant_frac(nd), mean_mass(nd), resid(nd);
+  std::vector<std::vector<double>> dormant_frac(nd), mean_mass(nd), resid(nd), sink_frac(nd), vratio(nd);
   for (const auto& c : r.checkpoints) {
     steps.push_back((double)c.step);
     for (size_t d = 0; d < c.domains.size(); ++d) {
@@ -28,7 +52,12 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
         heads.add_row({c.step, c.path, ds.name, h.layer, h.head, h.sink_mass, head_state(h.sink_mass, threshold),
                        h.v_ratio});
       summary.add_row({c.step, ds.name, ds.dormant, ds.heads, ds.mean_sink_mass, ds.max_resid_ratio,
-                       ds.max_resid_layer, ds.docs});
+                       ds.max_resid_layer, ds.docs, ds.sink_heads, ds.mean_v_ratio});
+      for (const auto& l : ds.per_layer)
+        layers.add_row({c.step, ds.name, l.layer, l.resid_sink, l.resid_other,
+                        l.resid_other > 0 ? l.resid_sink / l.resid_other : 0.0, l.sink_top_dim, l.sink_top_val});
+      sink_frac[d].push_back((double)ds.sink_heads / ds.heads);
+      vratio[d].push_back(ds.mean_v_ratio);
       dormant_frac[d].push_back((double)ds.dormant / ds.heads);
       mean_mass[d].push_back(ds.mean_sink_mass);
       resid[d].push_back(ds.max_resid_ratio);
@@ -39,10 +68,27 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
   auto out = [&](const std::string& name) { return written.emplace_back((fs::path(out_dir) / name).string()); };
   heads.write(out("series_heads.csv"));
   summary.write(out("series_summary.csv"));
+  layers.write(out("series_layers.csv"));
 
-  HtmlReport rep("sinklab llm scan-series",
+  HtmlReport rep(training ? training->title : "sinklab llm scan-series",
                  fmt::format("{} checkpoints, {} documents x {} tokens per domain, sink position {}",
                              r.checkpoints.size(), r.opt.scan.docs, r.opt.scan.ctx, r.opt.scan.sink_pos));
+  auto step_text = [](int64_t s) { return s < 0 ? std::string("never") : std::to_string(s); };
+  {
+    rep.section("When each phenomenon appears");
+    std::vector<std::vector<std::string>> rows;
+    CsvWriter em({"domain", "first_sink_head", "first_dormant_head", "half_heads_sinks", "first_resid_peak"});
+    for (const auto& e : emergence_steps(r)) {
+      rows.push_back({e.domain, step_text(e.sink_heads), step_text(e.dormant), step_text(e.half_sink),
+                      step_text(e.resid_peak)});
+      em.add_row({e.domain, e.sink_heads, e.dormant, e.half_sink, e.resid_peak});
+    }
+    em.write(out("emergence.csv"));
+    rep.table({"domain", fmt::format("first sink head (mass > {})", r.opt.sink_epsilon),
+               fmt::format("first dormant head (mass >= {})", threshold), "half of the heads sinks",
+               "first residual peak (ratio >= 2)"},
+              rows, "the first checkpoint step at which each shows; 'never' within this series");
+  }
   rep.section("Checkpoints");
   std::vector<std::vector<std::string>> rows;
   for (auto& c : r.checkpoints) rows.push_back({std::to_string(c.step), c.model_type, c.path});
@@ -63,13 +109,30 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
     rep.section("Sinks over training");
     panel(fmt::format("Dormant heads (sink mass >= {})", threshold), "fraction of heads", dormant_frac,
           "dormant_fraction.png");
+    panel(fmt::format("Sink heads (Gu et al.: mean attention on the sink > {})", r.opt.sink_epsilon),
+          "fraction of heads", sink_frac, "sink_heads.png");
     panel("Mean attention on the sink", "mean sink mass over heads", mean_mass, "mean_sink_mass.png");
+    panel("Value drain", "mean over heads of |v sink| / |v others|", vratio, "value_ratio.png");
     panel("Residual-state peak", "max over layers of |resid sink| / |resid others|", resid, "resid_peak.png");
+    if (training && !training->steps.empty()) {
+      LinePlot p;
+      p.title = "Held-out loss", p.xlabel = "training step", p.ylabel = "nats per token", p.log_x = logx;
+      std::vector<double> xs(training->steps.begin(), training->steps.end());
+      int k = 0;
+      for (const auto& [name, ys] : training->val_loss) {
+        auto sr = Series::line(name.empty() ? "mean" : name, xs, ys, k++);
+        sr.style = SeriesStyle::LinePoints;
+        p.series.push_back(sr);
+      }
+      rep.figure(try_render(p, (fs::path(out_dir) / "figures" / "val_loss.png").string()), "Held-out loss", 60);
+    }
   } else {
     rep.paragraph("gnuplot was not found: figures are omitted; every number is in the CSV files.");
   }
   rep.section("Files");
-  rep.paragraph("series_summary.csv (per checkpoint and domain), series_heads.csv (per checkpoint, domain, layer, head).");
+  rep.paragraph("series_summary.csv (per checkpoint and domain), series_heads.csv (per checkpoint, domain, layer, "
+                "head), series_layers.csv (per checkpoint, domain and layer: residual norms at the sink and elsewhere, "
+                "the sink's largest activation and its dimension).");
   for (const auto& w : rep.warnings()) fmt::print(stderr, "sinklab: warning: {}\n", w);
   rep.write(out("report.html"));
   return written;

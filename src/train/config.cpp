@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "data/lm_corpus.h"
 #include "io/error.h"
 #include "model/attention.h"
 
@@ -22,17 +23,30 @@ void TrainConfig::describe(ConfigSchema& s) {
         "parameter init: torch-default (torch.nn defaults, as the paper's code: embeddings N(0,1), "
         "matrices U(+-1/sqrt(fan_in))) | gpt2 (N(0,0.02), residual projections 0.02/sqrt(2L))");
   s.add("model.post_norm", &post_norm, "norm after the residual add (post-norm)");
+  s.add("model.pos", &pos, "positions: learned (absolute embeddings) | rope (rotary, HF halves) | none");
+  s.add("model.mlp", &mlp, "MLP: relu | gelu | swiglu (gated, as Llama)");
+  s.add("model.kv_heads", &kv_heads, "key/value heads (grouped-query attention; 0 = model.heads)");
+  s.add("model.tied_embeddings", &tied_embeddings, "unembedding shares the token embedding");
+  s.add("model.rope_theta", &rope_theta, "rotary base (model.pos = rope)");
   s.add("model.no_attn_layers", &no_attn_layers, "layers without attention");
   s.add("model.no_mlp_layers", &no_mlp_layers, "layers without MLP");
   s.add("model.linear_mlp_layers", &linear_mlp_layers, "layers whose MLP has no nonlinearity");
   s.add("data.source", &source,
         "shakespeare (Tiny Shakespeare counts, built in) | synthetic[:V[:SEED]] | counts:FILE.json | text:FILE");
-  s.add("data.task", &task, "bb | markov | bb-mix | bietti");
+  s.add("data.task", &task, "bb | markov | bb-mix | bietti | lm (language modelling on data.corpus)");
   s.add("data.seq_len", &seq_len, "sequence length T (model context)");
   s.add("data.triggers_top", &triggers_top, "triggers = k most frequent tokens");
   s.add("data.triggers", &triggers, "explicit trigger tokens");
   s.add("data.n_bos", &n_bos, "number of BOS tokens");
   s.add("data.mix_p", &mix_p, "bb-mix backcopy probability");
+  s.add("data.corpus", &corpus,
+        "lm: domains \"NAME=PATH\" (a .jsonl of {\"text\": ...}, a text file, or a directory of text and source "
+        "files), byte-level tokens");
+  s.add("data.bos", &bos,
+        "lm: sequence (every sequence starts with BOS) | document (BOS before each document, windows anywhere) | "
+        "none");
+  s.add("data.val_frac", &val_frac, "lm: share of each domain's documents held out for validation");
+  s.add("data.val_seqs", &val_seqs, "lm: held-out windows per domain scored at each checkpoint");
   s.add("train.optimizer", &optimizer, "adamw | sgd");
   s.add("train.lr", &lr, "learning rate");
   s.add("train.schedule", &schedule,
@@ -74,7 +88,21 @@ void TrainConfig::validate() const {
   chk(norm == "layernorm" || norm == "rmsnorm", "model.norm must be layernorm or rmsnorm, got '" + norm + "'");
   for (const auto* v : {&no_attn_layers, &no_mlp_layers, &linear_mlp_layers})
     for (int l : *v) chk(l >= 0 && l < layers, fmt::format("layer index {} is outside [0, {})", l, layers));
-  parse_task_kind(task);
+  if (is_lm()) {
+    parse_bos_mode(bos);
+    chk(!corpus.empty(), "data.corpus is empty: data.task = lm needs at least one \"NAME=PATH\"");
+    chk(val_frac > 0 && val_frac < 1, fmt::format("data.val_frac = {} must be in (0, 1)", val_frac));
+    chk(val_seqs >= 1 && val_seqs <= 4096, fmt::format("data.val_seqs = {} must be in [1, 4096]", val_seqs));
+  } else {
+    parse_task_kind(task);
+  }
+  chk(pos == "learned" || pos == "rope" || pos == "none", "model.pos must be learned, rope or none, got '" + pos + "'");
+  chk(mlp == "relu" || mlp == "gelu" || mlp == "swiglu", "model.mlp must be relu, gelu or swiglu, got '" + mlp + "'");
+  chk(kv_heads >= 0 && (kv_heads == 0 || heads % kv_heads == 0),
+      fmt::format("model.kv_heads = {} must divide model.heads = {}", kv_heads, heads));
+  chk(rope_theta > 0, "model.rope_theta must be positive");
+  chk(pos != "rope" || (d_model / heads) % 2 == 0,
+      fmt::format("model.pos = rope needs an even head dimension (d_model / heads = {})", d_model / heads));
   chk(seq_len >= 2 && seq_len <= 8192, fmt::format("data.seq_len = {} must be in [2, 8192]", seq_len));
   chk(optimizer == "adamw" || optimizer == "sgd", "train.optimizer must be adamw or sgd, got '" + optimizer + "'");
   chk(lr > 0 && lr < 10, fmt::format("train.lr = {} must be in (0, 10)", lr));
@@ -118,7 +146,7 @@ double TrainConfig::lr_at(int64_t done) const {
 
 ModelSpec TrainConfig::model_spec(int vocab) const {
   ModelSpec m;
-  m.arch = "bb-toy";
+  m.arch = is_lm() ? "lm" : "bb-toy";
   m.vocab = vocab;
   m.d_model = d_model;
   m.n_layers = layers;
@@ -129,8 +157,12 @@ ModelSpec TrainConfig::model_spec(int vocab) const {
   m.post_norm = post_norm;
   m.attn = attention;
   m.qk_norm = qk_norm;
-  m.mlp = MlpKind::ReLU;
-  m.pos = PosKind::Learned;
+  m.mlp = parse_mlp_kind(mlp);
+  m.pos = pos == "rope" ? PosKind::Rotary : pos == "none" ? PosKind::None : PosKind::Learned;
+  m.rope_theta = rope_theta;
+  m.rope_interleaved = false;  // rotate halves, as Hugging Face llama
+  m.n_kv_heads = kv_heads;
+  m.tied_embeddings = tied_embeddings;
   m.layers.assign(layers, LayerSpec{});
   for (int l : no_attn_layers) m.layers[l].attn = false;
   for (int l : no_mlp_layers) m.layers[l].mlp = false;
@@ -151,11 +183,47 @@ TaskConfig TrainConfig::task_config() const {
 }
 
 std::vector<std::string> preset_names() {
-  return {"paper-1l", "paper-3l", "paper-1l-relu", "paper-3l-sgd", "paper-3l-relu",
-          "cpu-1l",   "cpu-3l",   "cpu-1l-relu",   "cpu-3l-sgd",   "cpu-3l-relu", "tiny"};
+  return {"paper-1l", "paper-3l", "paper-1l-relu", "paper-3l-sgd", "paper-3l-relu", "cpu-1l", "cpu-3l",
+          "cpu-1l-relu", "cpu-3l-sgd", "cpu-3l-relu", "tiny", "cpu-lm", "gpu-lm", "tiny-lm"};
 }
 
+std::vector<std::string> lm_preset_names() { return {"cpu-lm", "gpu-lm", "tiny-lm"}; }
+
+namespace {
+// Llama-style language models on real text (`sinklab pretrain`): RMSNorm, rotary
+// positions, SwiGLU, byte-level tokens, BOS at the start of every sequence. The corpus:
+// Python's documentation sources (English prose) and standard library (code), both from
+// Debian packages that scripts/setup.sh installs (python3.11-doc, libpython3.11-stdlib).
+std::string lm_preset(const std::string& name) {
+  const std::string corpus =
+      "corpus = [\"prose=/usr/share/doc/python3.11/html/_sources\", \"code=/usr/lib/python3.11\"]\n";
+  const std::string arch = "norm = \"rmsnorm\"\npos = \"rope\"\nmlp = \"swiglu\"\ninit = \"gpt2\"\n";
+  if (name == "cpu-lm")
+    return "[model]\n" + arch + "layers = 4\nheads = 4\nd_model = 128\nd_ff = 352\n[data]\ntask = \"lm\"\n" + corpus +
+           "seq_len = 128\n[train]\nbatch_size = 32\nsteps = 2000\nlr = 1e-3\nschedule = \"cosine\"\n"
+           "warmup_steps = 100\nmin_lr_ratio = 0.1\nweight_decay = 0.1\nbeta2 = 0.95\nlog_every = 10\n"
+           "[checkpoints]\ndense_every = 25\ndense_until = 200\nsparse = \"log\"\nper_decade = 8\n"
+           "[run]\nname = \"cpu-lm\"\n";
+  if (name == "gpu-lm")  // Gu et al.'s scale (~60M parameters), for a CUDA build
+    return "[model]\n" + arch + "layers = 10\nheads = 12\nd_model = 768\nd_ff = 2048\n[data]\ntask = \"lm\"\n" +
+           corpus +
+           "seq_len = 512\n[train]\nbatch_size = 64\nsteps = 5000\nlr = 4e-4\nschedule = \"cosine\"\n"
+           "warmup_steps = 200\nmin_lr_ratio = 0.1\nweight_decay = 0.1\nbeta2 = 0.95\nlog_every = 10\n"
+           "device = \"cuda\"\n[checkpoints]\ndense_every = 50\ndense_until = 500\nsparse = \"log\"\n"
+           "per_decade = 8\n[run]\nname = \"gpu-lm\"\n";
+  // tiny-lm: the tests' scale, on the corpora shipped in data/domains (run from the
+  // repository root).
+  return "[model]\n" + arch + "layers = 2\nheads = 2\nd_model = 32\nd_ff = 64\n[data]\ntask = \"lm\"\n"
+         "corpus = [\"prose=data/domains/prose_wikipedia.jsonl\", \"code=data/domains/code_python.jsonl\"]\n"
+         "seq_len = 32\n[train]\nbatch_size = 8\nsteps = 40\nlr = 3e-3\nlog_every = 10\n"
+         "[checkpoints]\ndense_every = 10\ndense_until = 20\nsparse = \"every\"\nsparse_every = 20\n"
+         "[run]\nname = \"tiny-lm\"\n";
+}
+}  // namespace
+
 std::string preset_toml(const std::string& name) {
+  for (const auto& n : lm_preset_names())
+    if (n == name) return lm_preset(name);
   // The paper's settings (PAPER.md): d = 256, 1 head, T = 256, batch 512, 10k steps,
   // AdamW lr 3e-4, SGD lr 0.03, ReLU attention lr 3e-3.
   const std::string paper = "[model]\nd_model = 256\nheads = 1\n[data]\nsource = \"shakespeare\"\nseq_len = 256\n"

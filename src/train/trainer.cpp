@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "data/lm_corpus.h"
 #include "data/torch/batch_tensor.h"
 #include "io/error.h"
 #include "io/files.h"
@@ -24,6 +25,7 @@
 #include "io/out_dir.h"
 #include "io/progress.h"
 #include "model/checkpoint.h"
+#include "model/hf_export.h"
 #include "model/transformer.h"
 
 namespace fs = std::filesystem;
@@ -35,10 +37,32 @@ namespace {
 std::atomic<bool> g_interrupt{false};
 void on_sigint(int) { g_interrupt = true; }
 
+// What a run trains on: BB batches (data.task bb, markov, ...) or windows of real
+// text (lm); either way batch i is a function of (seed, i).
+class TrainData {
+ public:
+  explicit TrainData(const TrainConfig& c) {
+    if (c.is_lm())
+      lm_ = std::make_unique<LmCorpus>(c.corpus, parse_bos_mode(c.bos), c.val_frac, c.seq_len, c.batch_size);
+    else
+      bb_ = std::make_unique<BBTask>(BigramSource::from_spec(c.source), c.task_config());
+  }
+  int vocab() const { return lm_ ? lm_->vocab_size() : bb_->vocab_size(); }
+  void generate(uint64_t seed, uint64_t step, int B, Batch& out) const {
+    if (lm_) lm_->generate(seed, step, B, out);
+    else bb_->generate(seed, step, B, out, 1, true);
+  }
+  const LmCorpus* lm() const { return lm_.get(); }
+
+ private:
+  std::unique_ptr<BBTask> bb_;
+  std::unique_ptr<LmCorpus> lm_;
+};
+
 // Generates batch i (= step i) ahead of the consumer on one background thread.
 class Prefetcher {
  public:
-  Prefetcher(const BBTask& task, uint64_t seed, int B, int64_t first, int64_t last)
+  Prefetcher(const TrainData& task, uint64_t seed, int B, int64_t first, int64_t last)
       : task_(task), seed_(seed), B_(B), next_(first), last_(last) {
     thread_ = std::thread([this] { loop(); });
   }
@@ -65,7 +89,7 @@ class Prefetcher {
     try {
       for (int64_t i = next_; i < last_; ++i) {
         Batch b;
-        task_.generate(seed_, (uint64_t)i, B_, b, 1, true);
+        task_.generate(seed_, (uint64_t)i, B_, b);
         std::unique_lock<std::mutex> l(m_);
         cv_.wait(l, [&] { return q_.size() < 2 || stop_; });
         if (stop_) return;
@@ -78,7 +102,7 @@ class Prefetcher {
       cv_.notify_all();
     }
   }
-  const BBTask& task_;
+  const TrainData& task_;
   uint64_t seed_;
   int B_;
   int64_t next_, last_;
@@ -150,6 +174,11 @@ void save_checkpoint(const std::string& run_dir, int64_t step, const Transformer
 
 std::string metrics_line(int64_t step, const at::Tensor& nll, const TensorBatch& tb, double tok_s, double elapsed,
                          double lr) {
+  if (!tb.is_trigger.defined())  // lm: no roles, no oracle
+    return nlohmann::json{{"step", step},           {"loss", nll.mean().item<double>()},
+                          {"tokens_per_s", tok_s}, {"elapsed_s", elapsed},
+                          {"lr", lr}}
+        .dump();
   auto trig = tb.is_trigger;
   auto non = trig.logical_not();
   auto mean_where = [](const at::Tensor& v, const at::Tensor& m) {
@@ -169,6 +198,39 @@ std::string metrics_line(int64_t step, const at::Tensor& nll, const TensorBatch&
   return j.dump();
 }
 
+// lm runs at each checkpoint: the mean next-token loss on every domain's held-out
+// windows (one JSON line for RUN/val.jsonl), and the weights as a Hugging Face llama
+// directory RUN/hf/step<N>/ when the model is one.
+std::string val_line(const Transformer& model, const LmCorpus& data, int n_seqs, int64_t step, torch::Device dev) {
+  torch::NoGradGuard ng;
+  nlohmann::ordered_json j;
+  j["step"] = step;
+  double sum = 0;
+  int n = 0;
+  for (size_t d = 0; d < data.domains().size(); ++d) {
+    int rows = 0;
+    auto w = data.val_windows(d, n_seqs, &rows);
+    if (rows == 0) continue;
+    auto t = torch::from_blob(w.data(), {rows, (int64_t)(w.size() / rows)}, torch::kInt64).to(dev);
+    const double l = model.token_nll(t).mean().item<double>();
+    j["val_loss_" + data.domains()[d].name] = l;
+    sum += l, ++n;
+  }
+  if (n) j["val_loss"] = sum / n;
+  return j.dump();
+}
+
+std::string hf_dir(const std::string& run_dir, int64_t step) { return fmt::format("{}/hf/step{}", run_dir, step); }
+
+void export_checkpoint(const std::string& run_dir, int64_t step, const Transformer& model, const LmCorpus& data) {
+  if (!hf_llama_incompatibility(model.spec()).empty()) return;
+  const bool bos = data.bos() != BosMode::None;
+  export_hf_llama(model, hf_dir(run_dir, step),
+                  {{"tokenizer.json", byte_tokenizer_json(data.bos() == BosMode::Sequence)},
+                   {"tokenizer_config.json", byte_tokenizer_config_json(bos, model.spec().n_ctx)}},
+                  bos ? LmCorpus::kBos : -1, LmCorpus::kEos);
+}
+
 // Keeps the lines of metrics.jsonl with step <= last (for resume), atomically.
 void truncate_metrics(const std::string& path, int64_t last) {
   if (!fs::exists(path)) return;
@@ -186,13 +248,24 @@ void truncate_metrics(const std::string& path, int64_t last) {
   write_file_atomic(path, out);
 }
 
+// RUN/heldout/<domain>.jsonl: each domain's held-out documents, the corpora the
+// emergence scan (`sinklab pretrain`, `llm scan-series`) measures on.
+void write_heldout(const std::string& run_dir, const LmCorpus& data) {
+  ensure_writable_dir(run_dir + "/heldout");
+  for (const auto& d : data.domains()) {
+    std::string out;
+    for (const auto& t : d.val_texts) out += nlohmann::json{{"text", t}}.dump() + "\n";
+    write_file_atomic(run_dir + "/heldout/" + d.name + ".jsonl", out);
+  }
+}
+
 TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t start_step, bool resume,
                       const TrainOptions& opts) {
   set_compute_threads(c.threads);
   if (c.device == "cuda")
     require(torch::cuda::is_available(), "train.device = cuda, but this LibTorch has no CUDA or no GPU is visible");
-  BBTask task(BigramSource::from_spec(c.source), c.task_config());
-  Transformer model(c.model_spec(task.vocab_size()));
+  TrainData task(c);
+  Transformer model(c.model_spec(task.vocab()));
   model.init_weights((uint64_t)c.seed, parse_init_scheme(c.init));
   if (resume) {
     try {
@@ -214,10 +287,34 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
   auto ck = checkpoint_steps(c);
   std::set<int64_t> ckset(ck.begin(), ck.end());
   const std::string metrics_path = run_dir + "/metrics.jsonl";
-  if (resume) truncate_metrics(metrics_path, start_step);
-  else write_file_atomic(metrics_path, std::string());
+  const std::string val_path = run_dir + "/val.jsonl";
+  const LmCorpus* lm = task.lm();
+  if (resume) {
+    truncate_metrics(metrics_path, start_step);
+    if (lm) truncate_metrics(val_path, start_step);
+  } else {
+    write_file_atomic(metrics_path, std::string());
+    if (lm) {
+      write_file_atomic(val_path, std::string());
+      write_heldout(run_dir, *lm);
+      const std::string why = hf_llama_incompatibility(model.spec());
+      if (!why.empty())
+        fmt::print(stderr, "sinklab: note: checkpoints are not written as Hugging Face directories: {}\n", why);
+    }
+  }
   std::ofstream metrics(metrics_path, std::ios::app);
-  if (!resume) save_checkpoint(run_dir, 0, model, *opt, c);
+  std::ofstream val;
+  if (lm) val.open(val_path, std::ios::app);
+  // A checkpoint: weights and optimizer state; for lm runs also the held-out loss and
+  // the Hugging Face directory.
+  auto checkpoint = [&](int64_t step) {
+    save_checkpoint(run_dir, step, model, *opt, c);
+    if (!lm) return;
+    val << val_line(model, *lm, c.val_seqs, step, torch::Device(c.device)) << "\n";
+    val.flush();
+    export_checkpoint(run_dir, step, model, *lm);
+  };
+  if (!resume) checkpoint(0);
 
   g_interrupt = false;
   auto old = std::signal(SIGINT, on_sigint);
@@ -263,7 +360,7 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
       out.step = done;
       const bool stop = g_interrupt || (opts.stop_after >= 0 && done >= opts.stop_after && done < c.steps);
       if (ckset.count(done) || stop) {
-        save_checkpoint(run_dir, done, model, *opt, c);
+        checkpoint(done);
         last_good = done;
       }
       if (stop) {
@@ -281,6 +378,11 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
 }
 
 }  // namespace
+
+int data_vocab(const TrainConfig& c) {
+  if (c.is_lm()) return LmCorpus::kVocab;
+  return BBTask(BigramSource::from_spec(c.source), c.task_config()).vocab_size();
+}
 
 void set_compute_threads(int n) {
   if (n <= 0) return;
@@ -336,7 +438,7 @@ TrainConfig load_run_config(const std::string& run_dir, const std::vector<std::s
 
 TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts) {
   const std::string run_dir = cfg.out_dir == "." ? cfg.name : cfg.out_dir + "/" + cfg.name;
-  check_train_memory(cfg, BBTask(BigramSource::from_spec(cfg.source), cfg.task_config()).vocab_size());
+  check_train_memory(cfg, data_vocab(cfg));
   std::error_code ec;
   const bool existed = fs::exists(run_dir, ec);
   const bool has_run = fs::exists(run_dir + "/config.toml", ec);
@@ -347,7 +449,8 @@ TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts) {
   DirLock lock(run_dir);                                      // one writer per run
   if (has_run) {
     // Afresh: the old run's files go (stale checkpoints would be resumed from later).
-    for (const char* f : {"checkpoints", "metrics.jsonl", "config.toml", "analysis", "figures"})
+    for (const char* f : {"checkpoints", "metrics.jsonl", "config.toml", "analysis", "figures", "val.jsonl", "hf",
+                          "heldout", "emergence"})
       fs::remove_all(run_dir + "/" + f, ec);
   }
   if (opts.force) clear_earlier_output(run_dir, lock);
@@ -364,7 +467,8 @@ TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts) {
     if (list_checkpoints(run_dir).empty()) {
       if (!existed) fs::remove_all(run_dir, ec);
       else
-        for (const char* f : {"checkpoints", "metrics.jsonl", "config.toml"}) fs::remove_all(run_dir + "/" + f, ec);
+        for (const char* f : {"checkpoints", "metrics.jsonl", "config.toml", "val.jsonl", "hf", "heldout"})
+          fs::remove_all(run_dir + "/" + f, ec);
     }
     throw;
   }
@@ -424,7 +528,7 @@ TrainOutcome train_resume(const std::string& run_dir, const std::vector<std::str
       write_file_atomic(run_dir + "/config.toml", "# sinklab resolved config\n" + s.to_toml());
   }
   if (last >= c.steps) return {run_dir, last, false};
-  check_train_memory(c, BBTask(BigramSource::from_spec(c.source), c.task_config()).vocab_size());
+  check_train_memory(c, data_vocab(c));
   // A corrupt latest checkpoint (bad checksum, truncated, unreadable optimizer state):
   // resume from the one before it, with a warning.
   for (size_t i = ck.size(); i-- > 0;) {

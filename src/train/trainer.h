@@ -7,6 +7,11 @@
 //   RUN/metrics.jsonl                          one JSON object per logged step
 //   RUN/checkpoints/step-<N>.safetensors       model weights (+ metadata: step, arch)
 //   RUN/checkpoints/step-<N>.optim.pt          optimizer state (torch::save archive)
+// lm runs (data.task = lm, `sinklab pretrain`) also:
+//   RUN/val.jsonl                              held-out loss per domain at each checkpoint
+//   RUN/heldout/<domain>.jsonl                 the held-out documents
+//   RUN/hf/step<N>/                            the checkpoint as a Hugging Face llama
+//                                              directory (when the model is one)
 #pragma once
 #include <cstdint>
 #include <string>
@@ -38,6 +43,9 @@ struct DivergedError : std::runtime_error {
 // does not reach: otherwise matrix multiplies use every core and their spinning
 // workers compete with LibTorch's threads. n <= 0 leaves both at their defaults.
 void set_compute_threads(int n);
+
+// The model vocabulary of a config's data (BB: the source's tokens and BOS; lm: 258).
+int data_vocab(const TrainConfig& c);
 
 // Steps at which the schedule writes a checkpoint (0 and the last step included).
 std::vector<int64_t> checkpoint_steps(const TrainConfig& c);

@@ -44,7 +44,7 @@ sinklab_cli_test(hf.scan_series_bad_tokenizer 2 "the tokenizer has [0-9]+ tokens
   --domain p=@DATA@/domains/prose_wikipedia.jsonl --no-progress)
 sinklab_cli_test(hf.scan_series_no_step 2 "no step number in its name"
   llm scan-series @TESTDATA@/hf/series/main --domain p=@DATA@/domains/prose_wikipedia.jsonl)
-sinklab_cli_test(hf.scan_series_bad_domain 2 "expected NAME=CORPUS.jsonl"
+sinklab_cli_test(hf.scan_series_bad_domain 2 "expected NAME=PATH"
   llm scan-series @TESTDATA@/hf/series --domain prose)
 sinklab_cli_test(hf.scan_series_bad_ctx 2 "--ctx = 1 must be in \\[2, 1048576\\]"
   llm scan-series @TESTDATA@/hf/series --domain p=@DATA@/domains/prose_wikipedia.jsonl --ctx 1)

@@ -3,7 +3,7 @@
 # SmolLM2-135M-Instruct.gguf is in the sinklab cache.
 set(_llm_corpus "prose=@DATA@/domains/prose_wikipedia.jsonl")
 sinklab_cli_test(llm_scan.help 0 "--ablate" llm scan --help)
-sinklab_cli_test(llm_scan.domain_without_eq 2 "--domain 'prose': expected NAME=CORPUS.jsonl"
+sinklab_cli_test(llm_scan.domain_without_eq 2 "--domain 'prose': expected NAME=PATH"
                  llm scan none.gguf --domain prose)
 sinklab_cli_test(llm_scan.domain_twice 2 "domain 'p' given twice"
                  llm scan none.gguf --domain p=@TESTDATA@/llm_scan/short.jsonl --domain p=@TESTDATA@/llm_scan/short.jsonl)

@@ -64,7 +64,7 @@ void run_scan(const ScanArgs& a) {
   require(a.batch >= 1, "--ablate-batch must be >= 1");
   auto lock = claim_out_dir(a.out, a.force, false);  // one writer; cleared once the inputs are checked
   std::vector<std::pair<std::string, std::vector<std::string>>> corpora;
-  for (auto& d : llm::parse_domain_specs(a.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
+  for (auto& d : parse_domain_specs(a.domains)) corpora.push_back({d.name, read_jsonl_corpus(d.path)});
   if (a.threads > 0) at::set_num_threads(a.threads);
 
   auto pm = load_pretrained(a.model, a.load);

@@ -1,0 +1,59 @@
+// `sinklab pretrain`'s checkpoints as Hugging Face llama directories
+// (src/model/hf_export.h): what is written loads back through the HF loader with the
+// same logits, and a model llama cannot express is refused with the reason.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "data/lm_corpus.h"
+#include "io/error.h"
+#include "model/hf_export.h"
+#include "model/pretrained.h"
+#include "model/transformer.h"
+#include "train/config.h"
+
+namespace fs = std::filesystem;
+using namespace sinklab;
+
+TEST(Pretrain, HfExportLoadsBackWithTheSameLogits) {
+  for (bool tied : {false, true}) {
+    TrainConfig c = load_train_config("tiny-lm", "", {"model.kv_heads=1", tied ? "model.tied_embeddings=true" : "model.tied_embeddings=false"});
+    Transformer m(c.model_spec(LmCorpus::kVocab));
+    m.init_weights(3, InitScheme::GPT2);
+    ASSERT_EQ(hf_llama_incompatibility(m.spec()), "");
+    const fs::path dir = fs::temp_directory_path() / ("sinklab-hfexport-" + std::to_string(::getpid()) + (tied ? "t" : "u"));
+    export_hf_llama(m, dir.string(),
+                    {{"tokenizer.json", byte_tokenizer_json(true)},
+                     {"tokenizer_config.json", byte_tokenizer_config_json(true, m.spec().n_ctx)}},
+                    LmCorpus::kBos, LmCorpus::kEos);
+    LoadOptions lo;
+    lo.weights = "float32";
+    auto pm = load_pretrained(dir.string(), lo);
+    EXPECT_EQ(pm.arch, "llama");
+    EXPECT_EQ(pm.tok().bos_id(), LmCorpus::kBos);
+    auto tokens = torch::randint(0, 258, {2, 20}, torch::kInt64);
+    torch::NoGradGuard ng;
+    auto a = m.forward(tokens), b = pm.model->forward(tokens);
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-5) << "tied " << tied;
+    fs::remove_all(dir);
+  }
+}
+
+TEST(Pretrain, NonLlamaModelsAreNotExported) {
+  TrainConfig c = load_train_config("tiny-lm", "", {"model.attention=relu"});
+  Transformer m(c.model_spec(LmCorpus::kVocab));
+  EXPECT_EQ(hf_llama_incompatibility(m.spec()), "model.attention = relu");
+  TrainConfig g = load_train_config("tiny-lm", "", {"model.mlp=gelu"});
+  EXPECT_EQ(hf_llama_incompatibility(Transformer(g.model_spec(258)).spec()), "model.mlp is not swiglu");
+  EXPECT_THROW(export_hf_llama(m, "/tmp/never", {}, 256, 257), InputError);
+}
+
+TEST(Pretrain, HfNamesCoverEveryParameter) {
+  TrainConfig c = load_train_config("tiny-lm", "", {});
+  Transformer m(c.model_spec(LmCorpus::kVocab));
+  for (const auto& [name, t] : m.named_parameters()) EXPECT_NO_THROW(hf_llama_name(name)) << name;
+  EXPECT_EQ(hf_llama_name("blocks.1.attn.W_Q"), "model.layers.1.self_attn.q_proj.weight");
+  EXPECT_EQ(hf_llama_name("blocks.0.mlp.W_gate"), "model.layers.0.mlp.gate_proj.weight");
+}
