@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "../golden_io.h"
 #include "data/lm_corpus.h"
 #include "io/error.h"
 #include "model/hf_export.h"
@@ -56,4 +57,30 @@ TEST(Pretrain, HfNamesCoverEveryParameter) {
   for (const auto& [name, t] : m.named_parameters()) EXPECT_NO_THROW(hf_llama_name(name)) << name;
   EXPECT_EQ(hf_llama_name("blocks.1.attn.W_Q"), "model.layers.1.self_attn.q_proj.weight");
   EXPECT_EQ(hf_llama_name("blocks.0.mlp.W_gate"), "model.layers.0.mlp.gate_proj.weight");
+}
+
+// A checkpoint written by `sinklab pretrain --preset tiny-lm` (RUN/hf/step40/), opened
+// by transformers 4.44.2 (AutoTokenizer, AutoModelForCausalLM; tests/tools/
+// make_pretrain_fixture.py): the same token ids and logits in sinklab.
+TEST(Pretrain, CheckpointMatchesTransformers) {
+  const std::string dir = std::string(SINKLAB_TEST_DATA) + "/pretrain/tiny-lm-step40";
+  const auto golden = sinklab::testing::read_json(dir + "/golden.json");
+  LoadOptions lo;
+  lo.weights = "float32";
+  auto pm = load_pretrained(dir, lo);
+  torch::NoGradGuard ng;
+  for (const auto& c : golden["cases"]) {
+    auto want_ids = c["ids"].get<std::vector<int32_t>>();
+    auto ids = pm.tok().encode(c["text"].get<std::string>());
+    ids.resize(std::min(ids.size(), want_ids.size()));
+    EXPECT_EQ(ids, want_ids) << c["text"];
+    std::vector<int64_t> v(want_ids.begin(), want_ids.end());
+    auto t = torch::tensor(v, torch::kInt64).unsqueeze(0);
+    auto got = pm.model->forward(t)[0].contiguous();
+    auto want = sinklab::testing::b64_floats(c["logits"].get<std::string>());
+    ASSERT_EQ((size_t)got.numel(), want.size());
+    auto w = torch::from_blob(want.data(), got.sizes(), torch::kFloat32);
+    EXPECT_LT((got - w).abs().max().item<double>(), 1e-4) << c["text"];
+    EXPECT_TRUE(torch::equal(got.argmax(-1), w.argmax(-1))) << c["text"];
+  }
 }
