@@ -19,6 +19,7 @@
 #include "io/files.h"
 #include "io/out_dir.h"
 #include "report/llm_series_report.h"
+#include "cli/torch/train_cli.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -105,49 +106,30 @@ int run(const PretrainArgs& a) {
   require(a.epsilon > 0 && a.epsilon < 1, fmt::format("--sink-epsilon = {} must be in (0, 1)", a.epsilon));
   std::vector<std::string> sets = a.sets;
   if (a.threads > 0) sets.push_back("train.threads=" + std::to_string(a.threads));
-  if (!a.out.empty()) {
-    require(a.resume.empty(), "--out names a new run's directory; --resume takes the run directory itself");
-    auto dir = fs::path(a.out).lexically_normal();
-    if (!dir.has_filename()) dir = dir.parent_path();
-    require(!dir.filename().empty() && dir.filename() != "." && dir.filename() != "..",
-            "--out '" + a.out + "' does not name a directory");
-    sets.push_back("run.out_dir=" + (dir.has_parent_path() ? dir.parent_path().string() : std::string(".")));
-    sets.push_back("run.name=" + dir.filename().string());
-  }
+  for (auto& k : run_dir_sets(a.out, a.resume)) sets.push_back(k);
   TrainOptions opts;
   opts.progress = !a.no_progress;
   opts.force = a.force;
   opts.stop_after = a.stop_after;
   TrainOutcome out;
   TrainConfig c;
-  try {
-    if (!a.resume.empty()) {
-      require(a.config.empty() && a.preset.empty(), "--resume takes no config file or preset (the run has its own)");
-      c = load_run_config(a.resume, sets);
-      require(c.is_lm(), "'" + a.resume + "' is not a language-model run (data.task = lm); resume it with sinklab train");
-      out = train_resume(a.resume, sets, opts);
-    } else {
-      require(!a.config.empty() || !a.preset.empty(), "give a CONFIG.toml or --preset NAME (see --list-presets)");
-      c = load_train_config(a.preset, a.config, sets);
-      require(c.is_lm(), "sinklab pretrain trains language models: the config needs data.task = \"lm\" (sinklab "
-                         "train runs the BB tasks)");
-      if (a.show) {
-        ConfigSchema s;
-        c.describe(s);
-        std::cout << s.to_toml();
-        return 0;
-      }
-      out = train_new(c, opts);
+  if (!a.resume.empty()) {
+    require(a.config.empty() && a.preset.empty(), "--resume takes no config file or preset (the run has its own)");
+    c = load_run_config(a.resume, sets);
+    require(c.is_lm(), "'" + a.resume + "' is not a language-model run (data.task = lm); resume it with sinklab train");
+  } else {
+    require(!a.config.empty() || !a.preset.empty(), "give a CONFIG.toml or --preset NAME (see --list-presets)");
+    c = load_train_config(a.preset, a.config, sets);
+    require(c.is_lm(), "sinklab pretrain trains language models: the config needs data.task = \"lm\" (sinklab "
+                       "train runs the BB tasks)");
+    if (a.show) {
+      ConfigSchema s;
+      c.describe(s);
+      std::cout << s.to_toml();
+      return 0;
     }
-  } catch (const DivergedError& e) {
-    std::cerr << "sinklab: error: " << e.what() << "\n";
-    return 3;
   }
-  if (out.interrupted) {
-    fmt::print(stderr, "interrupted at step {}; checkpoint written; continue with: sinklab pretrain --resume {}\n",
-               out.step, out.run_dir);
-    return 130;
-  }
+  if (int rc = run_training("pretrain", a.resume, c, sets, opts, out)) return rc;
   if (!a.json) fmt::print("run {} finished at step {}\n", out.run_dir, out.step);
   if (a.no_scan) {
     if (a.json) std::cout << nlohmann::json{{"run_dir", out.run_dir}, {"step", out.step}}.dump(2) << "\n";

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "io/error.h"
 #include "model/attention.h"
+#include "cli/torch/train_cli.h"
 #include "train/trainer.h"
 
 namespace sinklab::cli {
@@ -33,44 +34,26 @@ int run(const TrainArgs& a) {
   }
   std::vector<std::string> sets = a.sets;
   if (!a.device.empty()) sets.push_back("train.device=" + a.device);
-  if (!a.out.empty()) {
-    require(a.resume.empty(), "--out names a new run's directory; --resume takes the run directory itself");
-    auto dir = std::filesystem::path(a.out).lexically_normal();
-    if (!dir.has_filename()) dir = dir.parent_path();  // "runs/x/" -> "runs/x"
-    require(!dir.filename().empty() && dir.filename() != "." && dir.filename() != "..",
-            "--out '" + a.out + "' does not name a directory");
-    sets.push_back("run.out_dir=" + (dir.has_parent_path() ? dir.parent_path().string() : std::string(".")));
-    sets.push_back("run.name=" + dir.filename().string());
-  }
+  for (auto& k : run_dir_sets(a.out, a.resume)) sets.push_back(k);
   TrainOptions opts;
   opts.progress = !a.no_progress;
   opts.force = a.force;
   opts.stop_after = a.stop_after;
   TrainOutcome out;
-  try {
-    if (!a.resume.empty()) {
-      require(a.config.empty() && a.preset.empty(), "--resume takes no config file or preset (the run has its own)");
-      out = train_resume(a.resume, sets, opts);
-    } else {
-      require(!a.config.empty() || !a.preset.empty(), "give a CONFIG.toml or --preset NAME (see --list-presets)");
-      TrainConfig c = load_train_config(a.preset, a.config, sets);
-      if (a.show) {
-        ConfigSchema s;
-        c.describe(s);
-        std::cout << s.to_toml();
-        return 0;
-      }
-      out = train_new(c, opts);
+  TrainConfig c;
+  if (!a.resume.empty()) {
+    require(a.config.empty() && a.preset.empty(), "--resume takes no config file or preset (the run has its own)");
+  } else {
+    require(!a.config.empty() || !a.preset.empty(), "give a CONFIG.toml or --preset NAME (see --list-presets)");
+    c = load_train_config(a.preset, a.config, sets);
+    if (a.show) {
+      ConfigSchema s;
+      c.describe(s);
+      std::cout << s.to_toml();
+      return 0;
     }
-  } catch (const DivergedError& e) {
-    std::cerr << "sinklab: error: " << e.what() << "\n";
-    return 3;
   }
-  if (out.interrupted) {
-    fmt::print(stderr, "interrupted at step {}; checkpoint written; continue with: sinklab train --resume {}\n",
-               out.step, out.run_dir);
-    return 130;
-  }
+  if (int rc = run_training("train", a.resume, c, sets, opts, out)) return rc;
   if (a.json)
     std::cout << nlohmann::json{{"run_dir", out.run_dir}, {"step", out.step}, {"interrupted", false}}.dump(2) << "\n";
   else
