@@ -36,6 +36,9 @@ PRESETS = {
     "cpu-3l": dict(d=64, layers=3, heads=1, T=64, B=64, lr=1e-3),
     "paper-1l": dict(d=256, layers=1, heads=1, T=256, B=64, lr=3e-4),
     "paper-3l": dict(d=256, layers=3, heads=1, T=256, B=64, lr=3e-4),
+    # `sinklab pretrain --preset cpu-lm`: Llama-style, byte tokens; in PyTorch as users
+    # train it: transformers' LlamaForCausalLM with the same config.
+    "cpu-lm": dict(d=128, layers=4, heads=4, T=128, B=32, lr=1e-3, ff=352, vocab=258, llama=True),
 }
 
 
@@ -104,9 +107,32 @@ class Model(torch.nn.Module):
         return -torch.log_softmax(logits, -1).gather(2, tokens[:, 1:].unsqueeze(-1)).squeeze(-1)
 
 
-def step_flops(d, layers, vocab, B, T):
+class LlamaNll(torch.nn.Module):
+    """transformers' LlamaForCausalLM with the loss sinklab's trainer takes."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def token_nll(self, tokens):
+        T = tokens.shape[1] - 1
+        logits = self.m(tokens[:, :T]).logits
+        return -torch.log_softmax(logits, -1).gather(2, tokens[:, 1:].unsqueeze(-1)).squeeze(-1)
+
+
+def llama_model(c, vocab, attn):
+    from transformers import LlamaConfig, LlamaForCausalLM
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=c["d"], intermediate_size=c["ff"],
+                      num_hidden_layers=c["layers"], num_attention_heads=c["heads"],
+                      num_key_value_heads=c["heads"], max_position_embeddings=c["T"], rms_norm_eps=1e-5,
+                      tie_word_embeddings=False, attn_implementation=attn)
+    return LlamaNll(LlamaForCausalLM(cfg).train())
+
+
+def step_flops(d, layers, vocab, B, T, ff=None, mats=2):
     """Same analytic count as bench/torch/bench_train.cpp (forward + backward)."""
-    per_token = layers * (2.0 * 4 * d * d + 2.0 * 2 * d * 4 * d) + 2.0 * d * vocab
+    ff = ff or 4 * d
+    per_token = layers * (2.0 * 4 * d * d + 2.0 * mats * d * ff) + 2.0 * d * vocab
     return 3.0 * B * (T * per_token + layers * 4.0 * T * T * d)
 
 
@@ -126,9 +152,14 @@ def bench(preset, threads, vocab, min_time, min_steps, max_steps, match_blas=Fal
     torch.set_num_threads(threads)
     blas = set_openblas_threads(threads) if match_blas else False
     c = PRESETS[preset]
+    vocab = c.get("vocab", vocab)
     torch.manual_seed(0)
-    model = Model(vocab, c["d"], c["layers"], c["heads"], c["T"])
-    kw = dict(lr=c["lr"], betas=(0.9, 0.99), eps=1e-8, weight_decay=1e-4)
+    if c.get("llama"):
+        model = llama_model(c, vocab, "sdpa" if tuned else "eager")
+        kw = dict(lr=c["lr"], betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
+    else:
+        model = Model(vocab, c["d"], c["layers"], c["heads"], c["T"])
+        kw = dict(lr=c["lr"], betas=(0.9, 0.99), eps=1e-8, weight_decay=1e-4)
     fused, compiled = False, False
     if tuned:
         Block.sdpa = hasattr(F, "scaled_dot_product_attention")
@@ -165,7 +196,7 @@ def bench(preset, threads, vocab, min_time, min_steps, max_steps, match_blas=Fal
         step()
         n += 1
     dt = time.perf_counter() - t0
-    fl = step_flops(c["d"], c["layers"], vocab, B, T)
+    fl = step_flops(c["d"], c["layers"], vocab, B, T, c.get("ff"), 3 if c.get("llama") else 2)
     return {"preset": preset, "threads": threads, "batch": B, "seq_len": T, "d_model": c["d"],
             "layers": c["layers"], "vocab": vocab, "steps": n, "seconds": dt,
             "steps_per_s": n / dt, "tokens_per_s": n * B * T / dt, "gflops": n * fl / dt / 1e9,

@@ -8,6 +8,8 @@
 //                            mean, zero_grad, backward, loss.item(), AdamW step.
 //                            Counters: steps_per_s, tokens_per_s, GFLOP/s (analytic
 //                            forward+backward FLOPs, see step_flops), and the shapes.
+//                            cpu-lm: the language-model preset of `sinklab pretrain`
+//                            (Llama-style, byte tokens from its Debian corpus).
 //   forward/<hooks>          cpu-3l forward pass (no grad, 1 thread) with no Hooks object, an
 //                            empty Hooks object, every attention pattern recorded,
 //                            record_all: recording nothing costs nothing.
@@ -52,9 +54,12 @@ int all_threads() {
 // Forward + backward FLOPs of one training step (2 per multiply-add; backward = 2x
 // forward): 3 * B * [T * (L * 24 d^2 + 2 d V) + L * 4 T^2 d]. The attention
 // score and value matmuls are counted in full (T x T), as they are computed.
+// Gated MLPs (SwiGLU) have three d x ff matrices; grouped-query attention smaller K, V.
 double step_flops(const ModelSpec& s, int B, int T) {
   const double d = s.d_model, L = s.n_layers, V = s.vocab, ff = s.ff();
-  const double per_token = L * (2.0 * 4 * d * d + 2.0 * 2 * d * ff) + 2.0 * d * V;
+  const double q = (double)s.n_heads * s.hd(), kv = (double)s.kv_heads() * s.hd();
+  const double mats = mlp_gated(s.mlp) ? 3 : 2;
+  const double per_token = L * (2.0 * (2 * d * q + 2 * d * kv) + 2.0 * mats * d * ff) + 2.0 * d * V;
   const double attn = L * 2.0 * 2 * (double)T * T * d;  // QK^T and PV per sequence
   return 3.0 * B * (T * per_token + attn);
 }
@@ -84,9 +89,9 @@ void BM_Train(benchmark::State& state, std::string preset) {
   const int threads = (int)state.range(0);
   set_threads(threads);
   TrainConfig c = preset_config(preset);
-  BBTask task(BigramSource::from_spec(c.source), c.task_config());
-  Transformer model(c.model_spec(task.vocab_size()));
-  model.init_weights((uint64_t)c.seed);
+  TrainData task(c);  // BB batches, or windows of the lm presets' corpus
+  Transformer model(c.model_spec(task.vocab()));
+  model.init_weights((uint64_t)c.seed, parse_init_scheme(c.init));
   for (auto& p : model.parameters()) p.set_requires_grad(true);
   torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(c.lr)
                                                   .betas({c.beta1, c.beta2})
@@ -97,7 +102,7 @@ void BM_Train(benchmark::State& state, std::string preset) {
   int64_t index = 0;
   auto gen = [&task, &c, B](int64_t i) {
     Batch b;
-    task.generate((uint64_t)c.seed, (uint64_t)i, B, b, 1, true);  // as the trainer's prefetcher
+    task.generate((uint64_t)c.seed, (uint64_t)i, B, b);  // as the trainer's prefetcher
     return b;
   };
   auto next = std::async(std::launch::async, gen, index++);
@@ -176,7 +181,7 @@ int register_all() {
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond)
           ->MinTime(1.0);
-  for (const std::string preset : {"cpu-1l", "cpu-3l", "paper-1l"})
+  for (const std::string preset : {"cpu-1l", "cpu-3l", "paper-1l", "cpu-lm"})
     for (int t : thread_counts) {
       auto* bm = benchmark::RegisterBenchmark(("train/" + preset + "/threads:" + std::to_string(t)).c_str(),
                                               [preset](benchmark::State& s) { BM_Train(s, preset); });

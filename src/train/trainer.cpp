@@ -37,28 +37,6 @@ namespace {
 std::atomic<bool> g_interrupt{false};
 void on_sigint(int) { g_interrupt = true; }
 
-// What a run trains on: BB batches (data.task bb, markov, ...) or windows of real
-// text (lm); either way batch i is a function of (seed, i).
-class TrainData {
- public:
-  explicit TrainData(const TrainConfig& c) {
-    if (c.is_lm())
-      lm_ = std::make_unique<LmCorpus>(c.corpus, parse_bos_mode(c.bos), c.val_frac, c.seq_len, c.batch_size);
-    else
-      bb_ = std::make_unique<BBTask>(BigramSource::from_spec(c.source), c.task_config());
-  }
-  int vocab() const { return lm_ ? lm_->vocab_size() : bb_->vocab_size(); }
-  void generate(uint64_t seed, uint64_t step, int B, Batch& out) const {
-    if (lm_) lm_->generate(seed, step, B, out);
-    else bb_->generate(seed, step, B, out, 1, true);
-  }
-  const LmCorpus* lm() const { return lm_.get(); }
-
- private:
-  std::unique_ptr<BBTask> bb_;
-  std::unique_ptr<LmCorpus> lm_;
-};
-
 // Generates batch i (= step i) ahead of the consumer on one background thread.
 class Prefetcher {
  public:
@@ -378,6 +356,19 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
 }
 
 }  // namespace
+
+TrainData::TrainData(const TrainConfig& c) {
+  if (c.is_lm())
+    lm_ = std::make_unique<LmCorpus>(c.corpus, parse_bos_mode(c.bos), c.val_frac, c.seq_len, c.batch_size);
+  else
+    bb_ = std::make_unique<BBTask>(BigramSource::from_spec(c.source), c.task_config());
+}
+TrainData::~TrainData() = default;
+int TrainData::vocab() const { return lm_ ? lm_->vocab_size() : bb_->vocab_size(); }
+void TrainData::generate(uint64_t seed, uint64_t step, int B, Batch& out) const {
+  if (lm_) lm_->generate(seed, step, B, out);
+  else bb_->generate(seed, step, B, out, 1, true);
+}
 
 int data_vocab(const TrainConfig& c) {
   if (c.is_lm()) return LmCorpus::kVocab;

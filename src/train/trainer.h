@@ -14,12 +14,30 @@
 //                                              directory (when the model is one)
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "train/config.h"
 
 namespace sinklab {
+
+class LmCorpus;
+
+// What a run trains on: BB batches (data.task bb, markov, ...) or windows of real text
+// (lm, src/data/lm_corpus.h); either way batch i is a function of (seed, i).
+class TrainData {
+ public:
+  explicit TrainData(const TrainConfig& c);  // InputError for an unusable source or corpus
+  ~TrainData();
+  int vocab() const;
+  void generate(uint64_t seed, uint64_t step, int B, Batch& out) const;
+  const LmCorpus* lm() const { return lm_.get(); }  // null for BB tasks
+
+ private:
+  std::unique_ptr<BBTask> bb_;
+  std::unique_ptr<LmCorpus> lm_;
+};
 
 struct TrainOptions {
   bool progress = true;
