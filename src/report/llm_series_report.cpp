@@ -16,16 +16,19 @@ std::vector<Emergence> emergence_steps(const llm::SeriesResult& r) {
   for (size_t d = 0; d < r.domain_names.size(); ++d) {
     Emergence e;
     e.domain = r.domain_names[d];
-    auto first = [](int64_t& slot, int64_t step, bool yes) {
-      if (yes && slot < 0) slot = step;
+    auto holds_from = [](int64_t& slot, int64_t step, bool yes) {
+      if (!yes)
+        slot = -1;
+      else if (slot < 0)
+        slot = step;
     };
     for (const auto& c : r.checkpoints) {
       if (d >= c.domains.size()) continue;
       const auto& ds = c.domains[d];
-      first(e.sink_heads, c.step, ds.sink_heads > 0);
-      first(e.dormant, c.step, ds.dormant > 0);
-      first(e.half_sink, c.step, 2 * ds.sink_heads >= ds.heads);
-      first(e.resid_peak, c.step, ds.max_resid_ratio >= 2);
+      holds_from(e.sink_heads, c.step, ds.sink_heads > 0);
+      holds_from(e.dormant, c.step, ds.dormant > 0);
+      holds_from(e.half_sink, c.step, 2 * ds.sink_heads >= ds.heads);
+      holds_from(e.resid_peak, c.step, ds.max_resid_ratio >= 2);
     }
     out.push_back(e);
   }
@@ -87,7 +90,8 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
     rep.table({"domain", fmt::format("first sink head (mass > {})", r.opt.sink_epsilon),
                fmt::format("first dormant head (mass >= {})", threshold), "half of the heads sinks",
                "first residual peak (ratio >= 2)"},
-              rows, "the first checkpoint step at which each shows; 'never' within this series");
+              rows, "the checkpoint step from which each holds at every later checkpoint; 'never': not at "
+              "the last one");
   }
   rep.section("Checkpoints");
   std::vector<std::vector<std::string>> rows;

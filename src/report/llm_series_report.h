@@ -11,7 +11,9 @@
 
 namespace sinklab::report {
 
-// The first checkpoint (step) at which each phenomenon shows on a domain; -1: never.
+// The checkpoint (step) from which each phenomenon shows on a domain at every later
+// checkpoint of the series (a transient, such as the first token's residual at
+// initialisation, does not count); -1: not at the last checkpoint.
 struct Emergence {
   std::string domain;
   int64_t sink_heads = -1;  // a head's mean sink mass exceeds the series' sink_epsilon

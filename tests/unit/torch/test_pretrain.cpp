@@ -13,6 +13,7 @@
 #include "model/hf_export.h"
 #include "model/pretrained.h"
 #include "model/transformer.h"
+#include "report/llm_series_report.h"
 #include "train/config.h"
 
 namespace fs = std::filesystem;
@@ -83,4 +84,36 @@ TEST(Pretrain, CheckpointMatchesTransformers) {
     EXPECT_LT((got - w).abs().max().item<double>(), 1e-4) << c["text"];
     EXPECT_TRUE(torch::equal(got.argmax(-1), w.argmax(-1))) << c["text"];
   }
+}
+
+// Emergence is the step from which a phenomenon holds to the end of the series: the first
+// token's residual peak at initialisation (it reads only itself) that training then
+// removes is not an emergence; a sink head that comes, goes and comes back emerges at its
+// return.
+TEST(Pretrain, EmergenceHoldsToTheEndOfTheSeries) {
+  llm::SeriesResult r;
+  r.domain_names = {"prose"};
+  auto at = [&](int64_t step, double resid, int sink_heads) {
+    llm::SeriesCheckpoint c;
+    c.step = step;
+    llm::SeriesDomain d;
+    d.name = "prose";
+    d.heads = 4;
+    d.max_resid_ratio = resid;
+    d.sink_heads = sink_heads;
+    c.domains.push_back(d);
+    r.checkpoints.push_back(c);
+  };
+  at(0, 2.5, 0);
+  at(25, 2.1, 1);
+  at(100, 1.0, 0);
+  at(200, 1.2, 1);
+  at(400, 2.4, 3);
+  at(800, 3.0, 2);
+  auto e = report::emergence_steps(r);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].resid_peak, 400);
+  EXPECT_EQ(e[0].sink_heads, 200);
+  EXPECT_EQ(e[0].half_sink, 400);
+  EXPECT_EQ(e[0].dormant, -1);
 }
