@@ -87,9 +87,9 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
       em.add_row({e.domain, e.sink_heads, e.dormant, e.half_sink, e.resid_peak});
     }
     em.write(out("emergence.csv"));
-    rep.table({"domain", fmt::format("first sink head (mass > {})", r.opt.sink_epsilon),
-               fmt::format("first dormant head (mass >= {})", threshold), "half of the heads sinks",
-               "first residual peak (ratio >= 2)"},
+    rep.table({"domain", fmt::format("a sink head (mass > {}) from", r.opt.sink_epsilon),
+               fmt::format("a dormant head (mass >= {}) from", threshold), "half of the heads sinks from",
+               "a residual peak (ratio >= 2) from"},
               rows, "the checkpoint step from which each holds at every later checkpoint; 'never': not at "
               "the last one");
   }
