@@ -24,9 +24,12 @@ PKGS=(
   python3 python3-numpy python3-pip
   clang libclang-rt-14-dev
   python3.11-doc libpython3.11-stdlib
+  slurmctld slurmd slurm-client munge
 )
 # python3.11-doc (its reStructuredText sources: English prose) and the Python standard
 # library (code) are the corpus of the language-model presets (`sinklab pretrain`).
+# Slurm and munge: `sinklab sweep --slurm` submits job arrays with sbatch; its test starts
+# a single-node Slurm of its own (tests/tools/slurm_start.sh) and stops it.
 
 TORCH_KIND="${SINKLAB_TORCH:-wheel}"
 case "$TORCH_KIND" in

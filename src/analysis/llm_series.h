@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/llm_scan.h"
+#include "analysis/outliers.h"
 #include "model/pretrained.h"
 
 namespace sinklab::llm {
@@ -41,6 +42,7 @@ struct SeriesDomain {  // one checkpoint on one domain
   double mean_v_ratio = 0;     // mean over heads of |v sink| / |v others| (the value drain)
   double max_resid_ratio = 0;  // max over layers of |resid sink| / |resid others|
   int max_resid_layer = 0;
+  OutlierMetrics outliers;     // on the domain's scanned documents (src/analysis/outliers.h)
   std::vector<SeriesHead> per_head;
   std::vector<SeriesLayer> per_layer;
 };

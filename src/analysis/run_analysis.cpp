@@ -52,6 +52,7 @@ RunAnalysis analyze_run(const std::string& run_dir, const AnalyzeOptions& o) {
   for (size_t i = 0; i < steps.size(); ++i) {
     load_weights(model, checkpoint_path(run_dir, steps[i]));
     ToyMetrics m = measure_toy(model, eval, o.threshold);
+    m.outliers = measure_outliers(model, eval.tokens);
     m.step = steps[i];
     a.series.push_back(std::move(m));
     bar.update((int64_t)i + 1);
@@ -61,21 +62,27 @@ RunAnalysis analyze_run(const std::string& run_dir, const AnalyzeOptions& o) {
 }
 
 void write_analysis_csv(const RunAnalysis& a) {
-  CsvWriter loss({"step", "loss", "loss_trigger", "loss_nontrigger", "excess", "excess_trigger", "excess_nontrigger"});
+  CsvWriter loss({"step", "loss", "loss_trigger", "loss_nontrigger", "excess", "excess_trigger", "excess_nontrigger",
+                  "loss_w8a8", "w8a8_increase"});
   CsvWriter heads({"step", "layer", "head", "bos_mass_nontrigger", "bos_mass_trigger", "prev_mass_trigger",
                    "v_bos_norm", "v_other_norm", "v_ratio", "gap_mean", "gap_std", "dormant_nontrigger",
                    "dormant_trigger", "bos_mass_after_trigger", "bos_mass_plain"});
-  CsvWriter layers({"step", "layer", "resid_bos", "resid_other", "resid_ratio"});
+  CsvWriter layers({"step", "layer", "resid_bos", "resid_other", "resid_ratio", "max_abs", "median_abs",
+                    "max_over_median", "kurtosis_resid", "kurtosis_attn"});
   for (const auto& m : a.series) {
     const auto& l = m.loss;
+    const OutlierMetrics& q = m.outliers;
     loss.add_row({(long long)m.step, l.loss, l.loss_trigger, l.loss_nontrigger, l.excess, l.excess_trigger,
-                  l.excess_nontrigger});
+                  l.excess_nontrigger, q.loss_w8a8, q.w8a8_increase});
     for (const auto& h : m.heads)
       heads.add_row({(long long)m.step, h.layer, h.head, h.bos_mass_nontrigger, h.bos_mass_trigger,
                      h.prev_mass_trigger, h.v_bos_norm, h.v_other_norm, h.v_ratio, h.gap_mean, h.gap_std,
                      (int)h.dormant_nontrigger, (int)h.dormant_trigger, h.bos_mass_after_trigger, h.bos_mass_plain});
-    for (const auto& y : m.layers)
-      layers.add_row({(long long)m.step, y.layer, y.resid_bos, y.resid_other, y.resid_ratio});
+    for (const auto& y : m.layers) {
+      const OutlierLayer& o = q.layers.at(y.layer);
+      layers.add_row({(long long)m.step, y.layer, y.resid_bos, y.resid_other, y.resid_ratio, o.max_abs, o.median_abs,
+                      o.max_over_median, o.kurtosis_resid, o.kurtosis_attn});
+    }
   }
   loss.write(a.run_dir + "/analysis/loss.csv");
   heads.write(a.run_dir + "/analysis/heads.csv");

@@ -1,8 +1,10 @@
 // `sinklab analyze RUN_DIR`: toy metrics for every checkpoint of a run, as CSV.
-//   RUN/analysis/loss.csv    step, loss, loss_trigger, loss_nontrigger, excess, excess_trigger, excess_nontrigger
+//   RUN/analysis/loss.csv    step, loss, loss_trigger, loss_nontrigger, excess, excess_trigger, excess_nontrigger,
+//                            loss_w8a8, w8a8_increase (src/analysis/outliers.h)
 //   RUN/analysis/heads.csv   step, layer, head, bos_mass_nontrigger, bos_mass_trigger, prev_mass_trigger,
 //                            v_bos_norm, v_other_norm, v_ratio, gap_mean, gap_std, dormant_nontrigger, dormant_trigger
-//   RUN/analysis/layers.csv  step, layer, resid_bos, resid_other, resid_ratio
+//   RUN/analysis/layers.csv  step, layer, resid_bos, resid_other, resid_ratio, max_abs, median_abs,
+//                            max_over_median, kurtosis_resid, kurtosis_attn
 #pragma once
 #include <cstdint>
 #include <string>

@@ -10,6 +10,7 @@
 
 #include "data/bb.h"
 #include "analysis/interventions.h"
+#include "analysis/outliers.h"
 #include "model/hooks.h"
 
 namespace sinklab {
@@ -47,6 +48,7 @@ struct ToyMetrics {
   LossMetrics loss;
   std::vector<HeadMetrics> heads;
   std::vector<LayerMetrics> layers;
+  OutlierMetrics outliers;  // filled by analyze_run (src/analysis/outliers.h)
 };
 
 // threshold: a head is dormant for a role when its mean BOS mass there is >= threshold.

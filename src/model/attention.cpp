@@ -7,9 +7,10 @@
 namespace sinklab {
 
 // One line per variant (each defined in its file under src/model/attn/).
-extern const AttnVariant kAttnSoftmax, kAttnReLU, kAttnSoftmax1, kAttnSigmoid, kAttnSinkLogit;
+extern const AttnVariant kAttnSoftmax, kAttnReLU, kAttnSoftmax1, kAttnSigmoid, kAttnSinkLogit, kAttnClippedSoftmax;
 namespace {
-const AttnVariant* const kVariants[] = {&kAttnSoftmax, &kAttnReLU, &kAttnSoftmax1, &kAttnSigmoid, &kAttnSinkLogit};
+const AttnVariant* const kVariants[] = {&kAttnSoftmax, &kAttnReLU, &kAttnSoftmax1, &kAttnSigmoid, &kAttnSinkLogit,
+                                          &kAttnClippedSoftmax};
 }  // namespace
 
 std::vector<std::string> attn_variant_names() {

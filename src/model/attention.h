@@ -26,6 +26,7 @@ struct AttnParamSpec {
   std::string name;
   std::vector<int64_t> shape;
   double init = 0;
+  bool drawn = false;  // true: drawn by the init scheme as a weight matrix, not filled with `init`
 };
 
 // The current layer's own parameters, by short name (e.g. "sink").
@@ -37,8 +38,9 @@ struct AttnVariant {
   // The parameters of one attention layer (nullptr: none).
   std::vector<AttnParamSpec> (*params)(const ModelSpec& spec);
   // scores [B, H, Tq, Tk]: scaled logits, -inf above the diagonal; q_offset: absolute
-  // position of the first query (query i sees q_offset + i + 1 keys).
-  at::Tensor (*weights)(const at::Tensor& scores, int64_t q_offset, const AttnParams& params);
+  // position of the first query (query i sees q_offset + i + 1 keys); spec: the model's
+  // switches (variants with hyperparameters read theirs from it, e.g. clip_alpha).
+  at::Tensor (*weights)(const ModelSpec& spec, const at::Tensor& scores, int64_t q_offset, const AttnParams& params);
 };
 
 // The registered variant of that name; InputError listing the valid names.
@@ -58,5 +60,14 @@ std::vector<AttnParamSpec> qk_norm_params(const ModelSpec& spec);
 // q [B, T, H, hd], k [B, T, Hkv, hd], in place of the inputs.
 void apply_qk_norm(const ModelSpec& spec, at::Tensor& q, at::Tensor& k, const AttnParams& params);
 void check_qk_norm(const std::string& mode);  // InputError on unknown modes
+
+// The output gate switch (src/model/attn/gate.cpp; Qiu et al. 2025): each head's output
+// times sigmoid(x W_G^T) of the attention's input x, before W_O. "none" | "head" (one
+// gate per head, W_G [H, d_model]) | "element" (one per output element, W_G
+// [H*head_dim, d_model]). Parameter blocks.{l}.attn.W_G, drawn as the other matrices.
+std::vector<AttnParamSpec> attn_gate_params(const ModelSpec& spec);
+// z [B, T, H, hd] times the gate computed from x [B, T, d_model]; z unchanged for "none".
+at::Tensor apply_attn_gate(const ModelSpec& spec, const at::Tensor& z, const at::Tensor& x, const AttnParams& params);
+void check_attn_gate(const std::string& mode);  // InputError on unknown modes
 
 }  // namespace sinklab

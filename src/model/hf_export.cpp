@@ -18,6 +18,7 @@ std::string hf_llama_incompatibility(const ModelSpec& s) {
   if (s.mlp != MlpKind::SwiGLU) return "model.mlp is not swiglu";
   if (s.attn != "softmax") return "model.attention = " + s.attn;
   if (s.qk_norm != "none") return "model.qk_norm = " + s.qk_norm;
+  if (s.attn_gate != "none") return "model.attn_gate = " + s.attn_gate;
   if (s.post_norm || !s.input_norm || s.out_norm || s.parallel_attn_mlp || !s.final_norm) return "the norms are not pre-norm";
   if (s.attn_bias || s.attn_out_bias || s.mlp_bias) return "the model has biases";
   if (s.attn_scale != 0 || s.attn_softcap != 0 || s.logit_softcap != 0 || s.embed_scale != 0 || s.qkv_clip != 0)

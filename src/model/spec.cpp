@@ -36,6 +36,10 @@ void ModelSpec::finalize() {
           "model: out_norm does not combine with post_norm or parallel attention/MLP");
   attn_variant(attn);
   check_qk_norm(qk_norm);
+  check_attn_gate(attn_gate);
+  require(clip_alpha >= 0 && clip_zeta >= 1,
+          fmt::format("model: clipped softmax needs clip_alpha >= 0 and clip_zeta >= 1, got {} and {}", clip_alpha,
+                      clip_zeta));
   if (layers.empty()) layers.assign(n_layers, LayerSpec{});
   require((int)layers.size() == n_layers,
           fmt::format("model: {} per-layer entries for {} layers", layers.size(), n_layers));

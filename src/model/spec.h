@@ -67,6 +67,9 @@ struct ModelSpec {
   MlpKind mlp = MlpKind::ReLU;
   std::string attn = "softmax";  // an attention variant (src/model/attention.h)
   std::string qk_norm = "none";  // none | head | full: RMSNorm on q and k (src/model/attention.h)
+  std::string attn_gate = "none";  // none | head | element: sigmoid output gate (src/model/attention.h)
+  double clip_alpha = 4.0;  // attn = clipped-softmax: gamma = -clip_alpha / n
+  double clip_zeta = 1.0;   // attn = clipped-softmax: the stretch's upper end
   bool attn_bias = false;  // biases on q, k, v
   bool attn_out_bias = false;
   bool mlp_bias = false;

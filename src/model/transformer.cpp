@@ -52,7 +52,7 @@ Transformer::Transformer(ModelSpec spec, bool allocate) : spec_(std::move(spec))
       if (s.attn_out_bias) add(b + "attn.b_O", {d});
       for (const auto& ap : attn_own_params()) {
         add(b + "attn." + ap.name, ap.shape);
-        const_init_[b + "attn." + ap.name] = ap.init;
+        if (!ap.drawn) const_init_[b + "attn." + ap.name] = ap.init;
       }
     }
     if (ls.mlp) {
@@ -103,6 +103,7 @@ void Transformer::index_layers() {
 
 std::vector<AttnParamSpec> Transformer::attn_own_params() const {
   auto v = qk_norm_params(spec_);
+  for (auto& p : attn_gate_params(spec_)) v.push_back(p);
   const AttnVariant& a = attn_variant(spec_.attn);
   if (a.params)
     for (auto& p : a.params(spec_)) v.push_back(p);
@@ -326,8 +327,43 @@ const StoredWeight* Transformer::stored(const at::Tensor* p) const {
   return it == stored_.end() ? nullptr : &it->second;
 }
 
-at::Tensor Transformer::linear(const at::Tensor& x, const at::Tensor* W, const at::Tensor* b, Slot slot) const {
+at::Tensor fake_quantize(const at::Tensor& x, double max_abs, int bits) {
+  const double qmax = std::ldexp(1.0, bits - 1) - 1;
+  if (!(max_abs > 0)) return x;
+  const double scale = max_abs / qmax;
+  return torch::clamp(torch::round(x / scale), -qmax, qmax) * scale;
+}
+
+void Transformer::set_fake_quant(int bits) {
+  require(bits == 0 || (bits >= 2 && bits <= 16), fmt::format("fake quantisation needs 2..16 bits, got {}", bits));
+  fq_bits_ = bits;
+  fq_wmax_.clear();
+  if (!bits) return;
+  torch::NoGradGuard ng;
+  for (const auto& [name, t] : params_)
+    if (t.dim() == 2 && name != "embed.W_E" && name != "pos_embed.W_pos")
+      fq_wmax_[&t] = value(name).abs().max().item<double>();
+  if (spec_.tied_embeddings) fq_wmax_[&param("embed.W_E")] = value("embed.W_E").abs().max().item<double>();
+}
+
+at::Tensor Transformer::fq_act(const at::Tensor& x) const {
+  require(!(torch::GradMode::is_enabled() && x.requires_grad()),
+          "a fake-quantised model runs without gradients (inference only)");
+  return fake_quantize(x, x.abs().max().item<double>(), fq_bits_);
+}
+
+at::Tensor Transformer::fq_weight(const at::Tensor* W, const at::Tensor& value) const {
+  auto it = fq_wmax_.find(W);
+  return it == fq_wmax_.end() ? value : fake_quantize(value, it->second, fq_bits_);
+}
+
+at::Tensor Transformer::linear(const at::Tensor& x_in, const at::Tensor* W, const at::Tensor* b, Slot slot) const {
   const StoredWeight* sw = stored(W);
+  const at::Tensor x = fq_bits_ ? fq_act(x_in) : x_in;
+  if (fq_bits_) {
+    at::Tensor w = sw ? fill_rows(*sw, scratch_[slot], 0, W->size(0), W->size(1)) : *W;
+    return torch::linear(x, fq_weight(W, w), b ? *b : at::Tensor());
+  }
   if (!sw) return torch::linear(x, *W, b ? *b : at::Tensor());
   auto y = stored_linear(x, *sw, scratch_[slot], 0, W->size(0), W->size(1));
   return b ? y + *b : y;
@@ -352,11 +388,12 @@ at::Tensor Transformer::embed(const at::Tensor& tokens) const {
   return out.view(shape);
 }
 
-at::Tensor Transformer::unembed(const at::Tensor& h) const {
+at::Tensor Transformer::unembed(const at::Tensor& h_in) const {
   const at::Tensor& W = spec_.tied_embeddings ? param("embed.W_E") : param("unembed.W_U");
   const at::Tensor* bU = opt("unembed.b_U");
   const StoredWeight* sw = stored(&W);
-  if (!sw) return torch::linear(h, W, bU ? *bU : at::Tensor());
+  const at::Tensor h = fq_bits_ ? fq_act(h_in) : h_in;
+  if (!sw) return torch::linear(h, fq_bits_ ? fq_weight(&W, W) : W, bU ? *bU : at::Tensor());
   // Blocks of vocabulary rows through one buffer of at most 4 Mi floats.
   const int64_t V = W.size(0), d = W.size(1), rows = std::max<int64_t>(1, ((int64_t)1 << 22) / d);
   std::vector<at::Tensor> parts;
@@ -369,7 +406,8 @@ at::Tensor Transformer::unembed(const at::Tensor& h) const {
   }
   for (int64_t r0 = 0; r0 < V; r0 += rows) {
     const int64_t n = std::min(rows, V - r0);
-    auto y = stored_linear(h, *sw, scratch_[kUnembed], r0, n, d);
+    auto y = fq_bits_ ? torch::linear(h, fq_weight(&W, fill_rows(*sw, scratch_[kUnembed], r0, n, d)))
+                      : stored_linear(h, *sw, scratch_[kUnembed], r0, n, d);
     if (grad) parts.push_back(y);
     else out.narrow(-1, r0, n).copy_(y);
   }
@@ -458,10 +496,10 @@ at::Tensor Transformer::attention(int l, const at::Tensor& x, Hooks* hooks, int6
   scores = hook(HookPoint::AttnScores, scores);
   // bfloat16/float16 activations: the attention weights in float32 (as transformers does).
   const bool half = scores.scalar_type() == torch::kBFloat16 || scores.scalar_type() == torch::kHalf;
-  auto pattern = attn_variant(s.attn).weights(half ? scores.to(torch::kFloat32) : scores, 0, own);
+  auto pattern = attn_variant(s.attn).weights(s, half ? scores.to(torch::kFloat32) : scores, 0, own);
   pattern = hook(HookPoint::Pattern, pattern);
   auto z = torch::matmul(half ? pattern.to(vh.scalar_type()) : pattern, vh).transpose(1, 2);  // [B, T, H, hd]
-  z = hook(HookPoint::Z, z);
+  z = hook(HookPoint::Z, apply_attn_gate(s, z, x, own));
   return linear(z.reshape({B, T, H * hd}), p.WO, p.bO, kO);
 }
 

@@ -95,6 +95,15 @@ class Transformer {
   // The first parameter that is neither allocated nor stored ("" when none).
   std::string missing_param() const;
 
+  // Simulated W<bits>A<bits> quantisation (bits = 8: Bondarenko et al.'s W8A8): every
+  // linear layer of the blocks and the unembedding sees its input and its weight rounded
+  // to symmetric per-tensor integers of that width (activations: each input tensor's own
+  // max |x|; weights: the whole matrix's max, taken once here), in float ("fake"
+  // quantisation). 0 turns it off. Inference only: a forward with gradients through a
+  // quantised model is refused. Embedding lookups and the output gate stay in float.
+  void set_fake_quant(int bits);
+  int fake_quant_bits() const { return fq_bits_; }
+
  private:
   at::Tensor add(const std::string& name, std::vector<int64_t> shape);
   // The reused float32 buffers of stored weights, one per kind of weight.
@@ -127,6 +136,13 @@ class Transformer {
   void index_layers();
   std::unordered_map<const at::Tensor*, StoredWeight> stored_;  // by the parameter's meta tensor
   mutable std::array<at::Tensor, kNumSlots> scratch_;
+  int fq_bits_ = 0;
+  std::unordered_map<const at::Tensor*, double> fq_wmax_;  // max |W| of each quantised weight
+  at::Tensor fq_act(const at::Tensor& x) const;
+  at::Tensor fq_weight(const at::Tensor* W, const at::Tensor& value) const;
 };
+
+// x rounded to symmetric integers of `bits` bits with the scale max_abs / (2^(bits-1) - 1).
+at::Tensor fake_quantize(const at::Tensor& x, double max_abs, int bits);
 
 }  // namespace sinklab

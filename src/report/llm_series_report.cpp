@@ -1,5 +1,6 @@
 #include "report/llm_series_report.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -41,9 +42,10 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
   const double threshold = r.opt.scan.dormant_threshold;
   CsvWriter heads({"step", "path", "domain", "layer", "head", "sink_mass", "class", "v_ratio"});
   CsvWriter summary({"step", "domain", "dormant_heads", "heads", "mean_sink_mass", "max_resid_ratio",
-                     "max_resid_layer", "docs", "sink_heads", "mean_v_ratio"});
+                     "max_resid_layer", "docs", "sink_heads", "mean_v_ratio", "max_over_median", "kurtosis_resid",
+                     "kurtosis_attn", "loss", "loss_w8a8", "w8a8_increase"});
   CsvWriter layers({"step", "domain", "layer", "resid_sink", "resid_other", "resid_ratio", "sink_top_dim",
-                    "sink_top_val"});
+                    "sink_top_val", "max_over_median", "kurtosis_resid", "kurtosis_attn"});
   const size_t nd = r.domain_names.size();
   std::vector<double> steps;
   std::vector<std::vector<double>> dormant_frac(nd), mean_mass(nd), resid(nd), sink_frac(nd), vratio(nd);
@@ -55,10 +57,16 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
         heads.add_row({c.step, c.path, ds.name, h.layer, h.head, h.sink_mass, head_state(h.sink_mass, threshold),
                        h.v_ratio});
       summary.add_row({c.step, ds.name, ds.dormant, ds.heads, ds.mean_sink_mass, ds.max_resid_ratio,
-                       ds.max_resid_layer, ds.docs, ds.sink_heads, ds.mean_v_ratio});
-      for (const auto& l : ds.per_layer)
+                       ds.max_resid_layer, ds.docs, ds.sink_heads, ds.mean_v_ratio, ds.outliers.max_over_median,
+                       ds.outliers.kurtosis_resid, ds.outliers.kurtosis_attn, ds.outliers.loss, ds.outliers.loss_w8a8,
+                       ds.outliers.w8a8_increase});
+      for (const auto& l : ds.per_layer) {
+        const OutlierLayer* o = (size_t)l.layer < ds.outliers.layers.size() ? &ds.outliers.layers[l.layer] : nullptr;
         layers.add_row({c.step, ds.name, l.layer, l.resid_sink, l.resid_other,
-                        l.resid_other > 0 ? l.resid_sink / l.resid_other : 0.0, l.sink_top_dim, l.sink_top_val});
+                        l.resid_other > 0 ? l.resid_sink / l.resid_other : 0.0, l.sink_top_dim, l.sink_top_val,
+                        o ? o->max_over_median : std::nan(""), o ? o->kurtosis_resid : std::nan(""),
+                        o ? o->kurtosis_attn : std::nan("")});
+      }
       sink_frac[d].push_back((double)ds.sink_heads / ds.heads);
       vratio[d].push_back(ds.mean_v_ratio);
       dormant_frac[d].push_back((double)ds.dormant / ds.heads);
@@ -134,9 +142,11 @@ std::vector<std::string> write_series_report(const std::string& out_dir, const l
     rep.paragraph("gnuplot was not found: figures are omitted; every number is in the CSV files.");
   }
   rep.section("Files");
-  rep.paragraph("series_summary.csv (per checkpoint and domain), series_heads.csv (per checkpoint, domain, layer, "
-                "head), series_layers.csv (per checkpoint, domain and layer: residual norms at the sink and elsewhere, "
-                "the sink's largest activation and its dimension).");
+  rep.paragraph("series_summary.csv (per checkpoint and domain; with the outlier metrics: the largest max|x| / "
+                "median|x| of the residual stream over layers, mean kurtosis of the residual stream and the attention "
+                "output, and the loss in float and under simulated W8A8), series_heads.csv (per checkpoint, domain, "
+                "layer, head), series_layers.csv (per checkpoint, domain and layer: residual norms at the sink and "
+                "elsewhere, the sink's largest activation and its dimension, max/median and kurtosis).");
   for (const auto& w : rep.warnings()) fmt::print(stderr, "sinklab: warning: {}\n", w);
   rep.write(out("report.html"));
   return written;

@@ -18,6 +18,10 @@ void TrainConfig::describe(ConfigSchema& s) {
   s.add("model.d_ff", &d_ff, "MLP width (0 = 4 * d_model)");
   s.add("model.attention", &attention, attn_variants_help());
   s.add("model.qk_norm", &qk_norm, "none | head | full: RMSNorm on queries and keys before attention (Qwen3: head, OLMo-2: full)");
+  s.add("model.attn_gate", &attn_gate,
+        "none | head | element: sigmoid gate on each head's output from the attention's input (Qiu et al. 2025)");
+  s.add("model.clip_alpha", &clip_alpha, "clipped-softmax: gamma = -clip_alpha / n (n visible keys)");
+  s.add("model.clip_zeta", &clip_zeta, "clipped-softmax: stretch to zeta (>= 1) before clipping to [0, 1]");
   s.add("model.norm", &norm, "layernorm | rmsnorm");
   s.add("model.init", &init,
         "parameter init: torch-default (torch.nn defaults, as the paper's code: embeddings N(0,1), "
@@ -47,7 +51,9 @@ void TrainConfig::describe(ConfigSchema& s) {
         "none");
   s.add("data.val_frac", &val_frac, "lm: share of each domain's documents held out for validation");
   s.add("data.val_seqs", &val_seqs, "lm: held-out windows per domain scored at each checkpoint");
-  s.add("train.optimizer", &optimizer, "adamw | sgd");
+  s.add("train.optimizer", &optimizer,
+        "adamw | sgd | muon (Newton-Schulz orthogonalised momentum for the blocks' matrices, AdamW at train.lr for "
+        "embeddings, norms and biases)");
   s.add("train.lr", &lr, "learning rate");
   s.add("train.schedule", &schedule,
         "lr schedule: constant | cosine (to min_lr_ratio * lr at the last step) | wsd (constant, then linear "
@@ -60,6 +66,8 @@ void TrainConfig::describe(ConfigSchema& s) {
   s.add("train.eps", &eps, "AdamW epsilon");
   s.add("train.weight_decay", &weight_decay, "weight decay");
   s.add("train.momentum", &momentum, "SGD momentum");
+  s.add("train.muon_lr", &muon_lr, "muon: learning rate of the matrices (scheduled as train.lr)");
+  s.add("train.muon_momentum", &muon_momentum, "muon: Nesterov momentum of the matrices");
   s.add("train.batch_size", &batch_size, "sequences per step");
   s.add("train.steps", &steps, "optimizer steps");
   s.add("train.seed", &seed, "seed of init and data");
@@ -84,6 +92,9 @@ void TrainConfig::validate() const {
   chk(d_ff >= 0, "model.d_ff must be >= 0");
   attn_variant(attention);
   check_qk_norm(qk_norm);
+  check_attn_gate(attn_gate);
+  chk(clip_alpha >= 0, fmt::format("model.clip_alpha = {} must be >= 0", clip_alpha));
+  chk(clip_zeta >= 1, fmt::format("model.clip_zeta = {} must be >= 1", clip_zeta));
   parse_init_scheme(init);
   chk(norm == "layernorm" || norm == "rmsnorm", "model.norm must be layernorm or rmsnorm, got '" + norm + "'");
   for (const auto* v : {&no_attn_layers, &no_mlp_layers, &linear_mlp_layers})
@@ -104,7 +115,10 @@ void TrainConfig::validate() const {
   chk(pos != "rope" || (d_model / heads) % 2 == 0,
       fmt::format("model.pos = rope needs an even head dimension (d_model / heads = {})", d_model / heads));
   chk(seq_len >= 2 && seq_len <= 8192, fmt::format("data.seq_len = {} must be in [2, 8192]", seq_len));
-  chk(optimizer == "adamw" || optimizer == "sgd", "train.optimizer must be adamw or sgd, got '" + optimizer + "'");
+  chk(optimizer == "adamw" || optimizer == "sgd" || optimizer == "muon",
+      "train.optimizer must be adamw, sgd or muon, got '" + optimizer + "'");
+  chk(muon_lr > 0 && muon_lr < 10, fmt::format("train.muon_lr = {} must be in (0, 10)", muon_lr));
+  chk(muon_momentum >= 0 && muon_momentum < 1, fmt::format("train.muon_momentum = {} must be in [0, 1)", muon_momentum));
   chk(lr > 0 && lr < 10, fmt::format("train.lr = {} must be in (0, 10)", lr));
   chk(schedule == "constant" || schedule == "cosine" || schedule == "wsd",
       "train.schedule must be constant, cosine or wsd, got '" + schedule + "'");
@@ -157,6 +171,9 @@ ModelSpec TrainConfig::model_spec(int vocab) const {
   m.post_norm = post_norm;
   m.attn = attention;
   m.qk_norm = qk_norm;
+  m.attn_gate = attn_gate;
+  m.clip_alpha = clip_alpha;
+  m.clip_zeta = clip_zeta;
   m.mlp = parse_mlp_kind(mlp);
   m.pos = pos == "rope" ? PosKind::Rotary : pos == "none" ? PosKind::None : PosKind::Learned;
   m.rope_theta = rope_theta;

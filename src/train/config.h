@@ -15,6 +15,8 @@ struct TrainConfig {
   int layers = 1, heads = 1, d_model = 256, d_ff = 0;
   std::string attention = "softmax", norm = "layernorm";
   std::string qk_norm = "none";
+  std::string attn_gate = "none";  // none | head | element
+  double clip_alpha = 4.0, clip_zeta = 1.0;  // clipped-softmax
   std::string init = "torch-default";  // torch-default (the paper's code) | gpt2
   bool post_norm = false;
   std::string pos = "learned";  // learned | rope | none
@@ -36,6 +38,7 @@ struct TrainConfig {
   // [train]
   std::string optimizer = "adamw";
   double lr = 3e-4, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 1e-4, momentum = 0.9;
+  double muon_lr = 0.02, muon_momentum = 0.95;  // optimizer = muon: the matrices
   std::string schedule = "constant";  // constant | cosine | wsd
   int64_t warmup_steps = 0;
   double decay_frac = 0.2, min_lr_ratio = 0.0;

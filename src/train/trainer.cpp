@@ -27,6 +27,7 @@
 #include "model/checkpoint.h"
 #include "model/hf_export.h"
 #include "model/transformer.h"
+#include "train/muon.h"
 
 namespace fs = std::filesystem;
 
@@ -110,7 +111,14 @@ void remove_temp_files(const std::string& run_dir) {
   }
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const std::vector<at::Tensor>& params) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const Transformer& model) {
+  const auto params = model.parameters();
+  if (c.optimizer == "muon") {
+    MuonSettings s;
+    s.lr = c.muon_lr, s.momentum = c.muon_momentum, s.adam_lr = c.lr, s.beta1 = c.beta1, s.beta2 = c.beta2,
+    s.eps = c.eps, s.weight_decay = c.weight_decay;
+    return std::make_unique<Muon>(model.named_parameters(), s);
+  }
   if (c.optimizer == "sgd")
     return std::make_unique<torch::optim::SGD>(
         params, torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
@@ -121,6 +129,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, co
 // Sets every parameter group's lr (the schedule's value for this update; a resumed
 // optimizer state carries the lr it was saved with).
 void set_lr(torch::optim::Optimizer& opt, double lr) {
+  if (auto* m = dynamic_cast<Muon*>(&opt)) return m->set_lr(lr);
   for (auto& g : opt.param_groups()) {
     if (auto* a = dynamic_cast<torch::optim::AdamWOptions*>(&g.options())) a->lr(lr);
     else if (auto* s = dynamic_cast<torch::optim::SGDOptions*>(&g.options())) s->lr(lr);
@@ -254,7 +263,7 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
   }
   model.to(c.device);
   for (auto& p : model.parameters()) p.set_requires_grad(true);
-  auto opt = make_optimizer(c, model.parameters());
+  auto opt = make_optimizer(c, model);
   if (resume) {
     try {
       torch::load(*opt, optim_path(run_dir, start_step));
@@ -466,14 +475,14 @@ TrainOutcome train_new(const TrainConfig& cfg, const TrainOptions& opts) {
 }
 
 // Bytes a training run of this config needs, roughly: parameters, their gradients and
-// the optimizer's state (4 copies with Adam, 3 with SGD), and the activations of one
+// the optimizer's state (4 copies with Adam, 3 with SGD or Muon), and the activations of one
 // step (per layer ~20 d + 3 d_ff floats per token and 4 T floats per token and head for
 // the attention scores, pattern and their gradients; logits and their gradient).
 double train_memory_bytes(const TrainConfig& c, int vocab) {
   const double d = c.d_model, T = c.seq_len, B = c.batch_size, V = vocab, L = c.layers, H = c.heads;
   const double ff = c.d_ff > 0 ? c.d_ff : 4.0 * d;
   const double params = V * d * 2 + T * d + L * (4 * d * d + 2 * d * ff + 4 * d) + 2 * d;
-  const double copies = c.optimizer == "sgd" ? 3 : 4;
+  const double copies = c.optimizer == "adamw" ? 4 : 3;  // muon: momentum only for the matrices
   const double acts = B * T * (L * (20 * d + 3 * ff + 4 * H * T) + 3 * V);
   return 4.0 * (params * copies + acts);
 }

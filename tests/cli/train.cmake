@@ -26,7 +26,7 @@ sinklab_cli_test(reproduce.bad.seeds 2 "--seeds = 0 must be in" reproduce --out 
 sinklab_cli_test(reproduce.bad.source_name 2 "shakespear" reproduce --out @SCRATCH@/o --source shakespear)
 sinklab_cli_test(reproduce.bad.counts 2 "nonexistent" reproduce --out @SCRATCH@/o --source counts:/nonexistent.json)
 sinklab_cli_test(train.bad.init 2 "unknown init scheme 'xavier'" train --preset tiny --set model.init=xavier --set run.out_dir=@SCRATCH@)
-sinklab_cli_test(train.bad.attention 2 "unknown attention kind 'softmax2' \\(valid: softmax, relu, softmax1, sigmoid, sink-logit\\)"
+sinklab_cli_test(train.bad.attention 2 "unknown attention kind 'softmax2' \\(valid: softmax, relu, softmax1, sigmoid, sink-logit, clipped-softmax\\)"
   train --preset tiny --set model.attention=softmax2 --set run.out_dir=@SCRATCH@)
 sinklab_cli_test(train.bad.qk_norm 2 "unknown qk-norm mode 'both'" train --preset tiny --set model.qk_norm=both --set run.out_dir=@SCRATCH@)
 # A variant with parameters of its own and the qk-norm switch train, checkpoint and analyse
@@ -37,6 +37,14 @@ add_test(NAME cli.train.sink_logit_qk_norm
 set_tests_properties(cli.train.sink_logit_qk_norm PROPERTIES
     PASS_REGULAR_EXPRESSION "blocks\\.0\\.attn\\.sink.*blocks\\.0\\.attn\\.q_norm\\.w|blocks\\.0\\.attn\\.q_norm\\.w.*blocks\\.0\\.attn\\.sink"
     TIMEOUT 300)
+sinklab_cli_test(train.bad.attn_gate 2 "unknown attention gate 'channel' \\(valid: none, head, element\\)" train --preset tiny --set model.attn_gate=channel --set run.out_dir=@SCRATCH@)
+sinklab_cli_test(train.bad.optimizer 2 "train.optimizer must be adamw, sgd or muon, got 'lion'" train --preset tiny --set train.optimizer=lion --set run.out_dir=@SCRATCH@)
+# Every attention variant, output gate and optimizer trains on the BB task and is analysed
+# through the same paths (the mitigation lab's cells).
+add_test(NAME cli.train.every_variant_trains
+         COMMAND bash -c "d=$(mktemp -d) && trap 'rm -rf $d' EXIT && for s in model.attention=softmax model.attention=relu model.attention=softmax1 model.attention=sigmoid model.attention=sink-logit model.attention=clipped-softmax model.attn_gate=head model.attn_gate=element train.optimizer=sgd train.optimizer=muon train.weight_decay=0; do n=$(echo $s | tr '=.' '__'); \"$0\" train --preset tiny --set $s --set train.steps=20 --set run.out_dir=$d --set run.name=$n --no-progress >/dev/null || { echo \"$s: train failed\"; exit 1; }; \"$0\" analyze $d/$n --no-figures >/dev/null 2>&1 || { echo \"$s: analyze failed\"; exit 1; }; done; echo all-trained"
+                 $<TARGET_FILE:sinklab>)
+set_tests_properties(cli.train.every_variant_trains PROPERTIES PASS_REGULAR_EXPRESSION "all-trained" TIMEOUT 300)
 sinklab_cli_test(train.list_attention 0 "sink-logit +exp\\(l\\) / \\(exp\\(s_h\\)" train --list-attention)
 sinklab_cli_test(train.bad.schedule 2 "train.schedule must be constant, cosine or wsd, got 'linear'" train --preset tiny --set train.schedule=linear --set run.out_dir=@SCRATCH@)
 # The example configs in configs/ are the presets as --show-config prints them (every key, with its help).

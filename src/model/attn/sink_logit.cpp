@@ -12,7 +12,7 @@ namespace sinklab {
 extern const AttnVariant kAttnSinkLogit = {
     "sink-logit", "exp(l) / (exp(s_h) + sum exp(l)), a learned per-head sink logit s_h (gpt-oss)",
     [](const ModelSpec& spec) { return std::vector<AttnParamSpec>{{"sink", {spec.n_heads}, 0.0}}; },
-    [](const at::Tensor& scores, int64_t, const AttnParams& params) {
+    [](const ModelSpec&, const at::Tensor& scores, int64_t, const AttnParams& params) {
       // The sink logit joins the keys as one more column; softmax over both, then the
       // sink's column is dropped. Stable for any magnitudes, and its gradient is exact.
       const at::Tensor& s = params("sink");  // [H]

@@ -3,12 +3,13 @@
 #include <torch/torch.h>
 
 #include "model/attention.h"
+#include "model/spec.h"
 
 namespace sinklab {
 
 extern const AttnVariant kAttnSoftmax1 = {
     "softmax1", "exp(l) / (1 + sum exp(l)), softmax-off-by-one", nullptr,
-    [](const at::Tensor& scores, int64_t, const AttnParams&) {
+    [](const ModelSpec&, const at::Tensor& scores, int64_t, const AttnParams&) {
       auto m = std::get<0>(scores.max(-1, true)).clamp_min(0.0);
       auto e = torch::exp(scores - m);
       return e / (torch::exp(-m) + e.sum(-1, true));

@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 
 #include "io/files.h"
+#include "io/process.h"
 
 extern char** environ;
 
@@ -414,68 +415,6 @@ std::string summarize_stderr(const std::string& err) {
   return clean_text(out, false);
 }
 
-struct RunResult {
-  bool started = false;
-  int spawn_errno = 0;
-  int exit_code = -1;  // -1 if killed by a signal
-  int signal = 0;
-  bool timed_out = false;
-  std::string err;
-};
-
-RunResult run_program(const std::string& program, const std::vector<std::string>& args,
-                      const std::string& log_path, double timeout_s) {
-  RunResult r;
-  std::vector<std::string> argv_s;
-  argv_s.push_back(program);
-  for (const auto& a : args) argv_s.push_back(a);
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 2, 1);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, program.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    r.spawn_errno = rc;
-    return r;
-  }
-  r.started = true;
-  auto t0 = std::chrono::steady_clock::now();
-  int status = 0;
-  int sleep_us = 200;
-  for (;;) {
-    pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) {
-      r.exit_code = -1;
-      r.err = std::string("waitpid failed: ") + std::strerror(errno);
-      return r;
-    }
-    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (dt > timeout_s) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      r.timed_out = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
-    sleep_us = std::min(sleep_us * 2, 20000);
-  }
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-  std::ifstream in(log_path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  return r;
-}
-
 std::string missing_gnuplot_hint(const std::string& prog, int err) {
   return "cannot run gnuplot ('" + prog + "'): " + std::strerror(err) +
          "; install gnuplot (Debian: apt-get install gnuplot-nox) or set SINKLAB_GNUPLOT to its path";
@@ -562,7 +501,7 @@ Rendered run_plan(const Plan& plan, const std::string& png_path, const RenderOpt
 
   std::string prog = gnuplot_program();
   // -d: ignore the user's and the system's init files, so figures look the same everywhere.
-  RunResult r = run_program(prog, {"-d", script_path}, dir.path + "/gnuplot.log", 300.0);
+  ProcessResult r = run_program(prog, {"-d", script_path}, dir.path + "/gnuplot.log", 300.0);
   if (!r.started) {
     cleanup();
     throw PlotError(missing_gnuplot_hint(prog, r.spawn_errno));
@@ -827,7 +766,7 @@ bool gnuplot_available() {
   bool ok = false;
   try {
     TempDir dir;
-    RunResult r = run_program(prog, {"--version"}, dir.path + "/version.log", 30.0);
+    ProcessResult r = run_program(prog, {"--version"}, dir.path + "/version.log", 30.0);
     ok = r.started && r.exit_code == 0 && r.err.find("gnuplot") != std::string::npos;
   } catch (...) {
     ok = false;

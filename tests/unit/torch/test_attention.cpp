@@ -37,7 +37,7 @@ at::Tensor toks(int B, int T) {
 
 TEST(Attention, RegistryNamesEveryVariantAndRejectsUnknownOnes) {
   auto names = attn_variant_names();
-  for (std::string n : {"softmax", "relu", "softmax1", "sigmoid", "sink-logit"})
+  for (std::string n : {"softmax", "relu", "softmax1", "sigmoid", "sink-logit", "clipped-softmax"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   try {
     attn_variant("softmax2");
@@ -45,7 +45,7 @@ TEST(Attention, RegistryNamesEveryVariantAndRejectsUnknownOnes) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("unknown attention kind 'softmax2' (valid: softmax, relu"), std::string::npos);
   }
-  EXPECT_NE(attn_variants_help().find("sink-logit ("), std::string::npos);
+  EXPECT_NE(attn_variants_help().find("sink-logit | clipped-softmax ("), std::string::npos);
   ModelSpec s = spec_of("softmax");
   s.qk_norm = "both";
   EXPECT_THROW(s.finalize(), InputError);
@@ -174,4 +174,73 @@ TEST(Attention, HookQIsBeforeRotaryAndHookRotQAfter) {
   h2.record("blocks.0.attn.hook_rot_q");
   plain.forward(toks(1, 4), &h2);
   EXPECT_FALSE(h2.has(HookPoint::RotQ, 0));
+}
+
+// clip((zeta - gamma) p + gamma, 0, 1), gamma = -alpha / n, p the softmax over the n
+// visible keys, by hand; weights below alpha / (n + alpha) (zeta = 1) are exactly 0.
+TEST(Attention, ClippedSoftmaxMatchesHandComputation) {
+  ModelSpec s = spec_of("clipped-softmax");
+  s.clip_alpha = 1.5;
+  s.clip_zeta = 1.1;
+  Transformer m(s);
+  m.init_weights(5, InitScheme::TorchDefault);
+  Hooks h;
+  h.record("blocks.0.attn.hook_attn_scores");
+  h.record("blocks.0.attn.hook_pattern");
+  m.forward(toks(2, 9), &h);
+  auto sc = h.get("blocks.0.attn.hook_attn_scores").to(torch::kFloat64);
+  auto pat = h.get("blocks.0.attn.hook_pattern").to(torch::kFloat64);
+  int zeros = 0;
+  for (int b = 0; b < 2; ++b)
+    for (int hd = 0; hd < 2; ++hd)
+      for (int i = 0; i < 9; ++i) {
+        const double gamma = -1.5 / (i + 1);
+        double den = 0;
+        for (int j = 0; j <= i; ++j) den += std::exp(sc[b][hd][i][j].item<double>());
+        for (int j = 0; j < 9; ++j) {
+          double want = 0;
+          if (j <= i) {
+            const double p = std::exp(sc[b][hd][i][j].item<double>()) / den;
+            want = std::min(1.0, std::max(0.0, (1.1 - gamma) * p + gamma));
+            zeros += want == 0.0;
+          }
+          EXPECT_NEAR(pat[b][hd][i][j].item<double>(), want, 1e-6) << b << " " << hd << " " << i << " " << j;
+        }
+      }
+  EXPECT_GT(zeros, 0);  // near-uniform rows at init: the clip gives exact zeros
+  ModelSpec bad = spec_of("clipped-softmax");
+  bad.clip_zeta = 0.5;
+  EXPECT_THROW(bad.finalize(), InputError);
+}
+
+// z * sigmoid(x W_G^T) before W_O, x the attention's normed input: one gate per head
+// ("head") or per element ("element"), checked on the recorded z by hand.
+TEST(Attention, OutputGateMatchesHandComputation) {
+  for (std::string mode : {"head", "element"}) {
+    ModelSpec s = spec_of("softmax");
+    s.attn_gate = mode;
+    s.finalize();
+    Transformer m(s), plain(spec_of("softmax"));
+    m.init_weights(3, InitScheme::TorchDefault);
+    const int64_t rows = mode == "head" ? 2 : 16;
+    EXPECT_EQ(m.param("blocks.1.attn.W_G").sizes(), (std::vector<int64_t>{rows, 16})) << mode;
+    EXPECT_GT(m.param("blocks.1.attn.W_G").abs().max().item<double>(), 0.0) << mode;  // drawn, not constant
+    for (const auto& [name, t] : plain.named_parameters()) plain.set_param(name, m.param(name));
+    auto x = toks(2, 7);
+    Hooks h, hp;
+    h.record("blocks.0.hook_resid_pre");
+    h.record("blocks.0.attn.hook_z");
+    hp.record("blocks.0.attn.hook_z");
+    m.forward(x, &h);
+    plain.forward(x, &hp);
+    auto ln = torch::layer_norm(h.get("blocks.0.hook_resid_pre"), {16}, m.param("blocks.0.ln1.w"),
+                                m.param("blocks.0.ln1.b"), s.norm_eps);
+    auto g = torch::sigmoid(torch::matmul(ln, m.param("blocks.0.attn.W_G").t()));  // [B, T, rows]
+    auto z0 = hp.get("blocks.0.attn.hook_z");                                      // ungated [B, T, H, hd]
+    auto want = mode == "head" ? z0 * g.unsqueeze(-1) : z0 * g.view(z0.sizes());
+    EXPECT_TRUE(torch::allclose(h.get("blocks.0.attn.hook_z"), want, 1e-5, 1e-6)) << mode;
+  }
+  ModelSpec bad = spec_of("softmax");
+  bad.attn_gate = "channel";
+  EXPECT_THROW(bad.finalize(), InputError);
 }

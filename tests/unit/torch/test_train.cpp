@@ -88,13 +88,18 @@ TEST(Train, CpuPresetLearnsTheBackcopy) {
   fs::remove_all(out);
 }
 
-TEST(Train, InterruptedThenResumedIsBitIdentical) {
-  std::string out = scratch("resume");
+// For each optimizer: its whole state (Adam's moments, SGD's and Muon's momentum, Muon's
+// inner AdamW) must survive the checkpoint.
+class TrainResume : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Optimizers, TrainResume, ::testing::Values("adamw", "sgd", "muon"));
+
+TEST_P(TrainResume, InterruptedThenResumedIsBitIdentical) {
+  std::string out = scratch("resume_" + GetParam());
   // A schedule that changes the lr on both sides of the cut: the resumed run takes the
   // schedule's lr, not the one its saved optimizer state carries.
   std::vector<std::string> sets = {"train.steps=40", "run.out_dir=" + out, "checkpoints.dense_every=15",
                                    "checkpoints.dense_until=30", "train.threads=1", "train.schedule=cosine",
-                                   "train.warmup_steps=5", "train.log_every=1"};
+                                   "train.warmup_steps=5", "train.log_every=1", "train.optimizer=" + GetParam()};
   TrainOptions o;
   o.progress = false;
   auto c1 = load_train_config("tiny", "", sets);

@@ -1,0 +1,424 @@
+#include "report/sweep.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "analysis/run_analysis.h"
+#include "io/csv.h"
+#include "io/error.h"
+#include "io/files.h"
+#include "report/core/claims.h"
+#include "report/core/figures.h"
+#include "report/core/html.h"
+#include "train/config.h"
+#include "train/trainer.h"
+
+namespace sinklab {
+
+namespace fs = std::filesystem;
+using namespace report;  // figures, HTML, measures
+
+namespace {
+
+// A scalar TOML value as the text `--set key=VALUE` takes.
+std::string scalar_text(const toml::node& n, const std::string& where) {
+  if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
+  if (n.is_integer()) return std::to_string(*n.value<int64_t>());
+  if (n.is_floating_point()) return fmt::format("{}", *n.value<double>());
+  if (n.is_boolean()) return *n.value<bool>() ? "true" : "false";
+  fail(where + ": values must be strings, numbers or booleans");
+}
+
+std::string sanitize(const std::string& s) {
+  std::string r;
+  for (char ch : s) r += (std::isalnum((unsigned char)ch) || ch == '.' || ch == '-') ? ch : '-';
+  return r;
+}
+
+std::vector<std::string> point_sets(const SweepGrid& g, const SweepCell& c) {
+  std::vector<std::string> sets = g.sets;
+  for (const auto& [k, v] : c.values) sets.push_back(k + "=" + v);
+  sets.push_back(fmt::format("train.seed={}", c.seed));
+  return sets;
+}
+
+}  // namespace
+
+SweepGrid load_sweep_grid(const std::string& path) {
+  require(fs::is_regular_file(path), "sweep grid '" + path + "' does not exist");
+  toml::table t;
+  try {
+    t = toml::parse(read_file(path), path);
+  } catch (const toml::parse_error& e) {
+    fail(fmt::format("'{}': malformed TOML at line {}: {}", path, e.source().begin.line, e.description()));
+  }
+  SweepGrid g;
+  g.path = fs::absolute(path).lexically_normal().string();
+  for (const auto& [k, v] : t)
+    require(k.str() == "sweep" || k.str() == "grid",
+            fmt::format("'{}': unknown section [{}] (valid: [sweep], [grid])", path, k.str()));
+  const toml::table* sw = t["sweep"].as_table();
+  require(sw, "'" + path + "': no [sweep] section (preset or config, seeds)");
+  for (const auto& [k, v] : *sw) {
+    const std::string key(k.str());
+    require(key == "name" || key == "preset" || key == "config" || key == "set" || key == "seeds",
+            fmt::format("'{}': unknown key sweep.{} (valid: name, preset, config, set, seeds)", path, key));
+  }
+  g.name = sw->get("name") ? scalar_text(*sw->get("name"), "sweep.name") : fs::path(path).stem().string();
+  if (auto* p = sw->get("preset")) g.preset = scalar_text(*p, "sweep.preset");
+  if (auto* c = sw->get("config")) {
+    g.config = scalar_text(*c, "sweep.config");
+    if (fs::path(g.config).is_relative()) g.config = (fs::path(g.path).parent_path() / g.config).string();
+  }
+  require(!g.preset.empty() || !g.config.empty(), "'" + path + "': sweep.preset or sweep.config is needed");
+  if (auto* s = sw->get("set")) {
+    const toml::array* a = s->as_array();
+    require(a, "'" + path + "': sweep.set must be a list of \"key=value\" strings");
+    for (const auto& e : *a) g.sets.push_back(scalar_text(e, "sweep.set"));
+  }
+  const toml::array* seeds = sw->get("seeds") ? sw->get("seeds")->as_array() : nullptr;
+  require(seeds && !seeds->empty(), "'" + path + "': sweep.seeds must be a non-empty list of integers");
+  std::set<int64_t> seen;
+  for (const auto& e : *seeds) {
+    require(e.is_integer() && *e.value<int64_t>() >= 0, "'" + path + "': sweep.seeds must be integers >= 0");
+    const int64_t s = *e.value<int64_t>();
+    require(seen.insert(s).second, fmt::format("'{}': seed {} appears twice in sweep.seeds", path, s));
+    g.seeds.push_back(s);
+  }
+  // The keys a cell may vary: every key of the run config, but the seed and the run's place.
+  TrainConfig probe;
+  ConfigSchema schema;
+  probe.describe(schema);
+  std::vector<std::string> valid;
+  for (const auto& k : schema.keys())
+    if (k != "train.seed" && k != "run.name" && k != "run.out_dir") valid.push_back(k);
+  const toml::table* grid = t["grid"].as_table();
+  require(grid && !grid->empty(), "'" + path + "': empty grid: [grid] needs at least one \"key\" = [values]");
+  for (const auto& [k, v] : *grid) {
+    const std::string key(k.str());
+    if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
+      std::string all;
+      for (const auto& x : valid) all += (all.empty() ? "" : ", ") + x;
+      fail(fmt::format("'{}': grid key '{}' is not a config key{} (valid: {})", path, key,
+                       key == "train.seed" ? " that a grid may vary (seeds go in sweep.seeds)" : "", all));
+    }
+    const toml::array* a = v.as_array();
+    require(a && !a->empty(), fmt::format("'{}': empty grid: grid.\"{}\" needs a non-empty list of values", path, key));
+    std::vector<std::string> vals;
+    for (const auto& e : *a) vals.push_back(scalar_text(e, fmt::format("'{}': grid.\"{}\"", path, key)));
+    g.axes.emplace_back(key, vals);
+  }
+  // Every point must make a valid config before anything runs.
+  for (const auto& c : sweep_cells(g)) {
+    if (c.seed != g.seeds.front()) continue;
+    try {
+      load_train_config(g.preset, g.config, point_sets(g, c));
+    } catch (const InputError& e) {
+      std::string where;
+      for (const auto& [k, v] : c.values) where += (where.empty() ? "" : ", ") + k + "=" + v;
+      fail(fmt::format("'{}': the grid point {}: {}", path, where, e.what()));
+    }
+  }
+  return g;
+}
+
+std::vector<SweepCell> sweep_cells(const SweepGrid& g) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> points(1);
+  for (const auto& [k, vals] : g.axes) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> next;
+    for (const auto& p : points)
+      for (const auto& v : vals) {
+        auto q = p;
+        q.emplace_back(k, v);
+        next.push_back(q);
+      }
+    points = next;
+  }
+  std::vector<SweepCell> cells;
+  for (size_t p = 0; p < points.size(); ++p)
+    for (int64_t s : g.seeds) {
+      SweepCell c;
+      c.index = (int)cells.size();
+      c.point = (int)p;
+      c.seed = s;
+      c.values = points[p];
+      std::string label;
+      for (const auto& [k, v] : c.values) label += (label.empty() ? "" : "_") + sanitize(v);
+      if (label.size() > 60) label = label.substr(0, 60);
+      c.name = fmt::format("p{:02d}_{}_s{}", p, label, s);
+      cells.push_back(c);
+    }
+  return cells;
+}
+
+std::string sweep_grid_json(const SweepGrid& g) {
+  nlohmann::ordered_json j;
+  j["name"] = g.name;
+  j["preset"] = g.preset;
+  j["config"] = g.config;
+  j["set"] = g.sets;
+  j["seeds"] = g.seeds;
+  for (const auto& [k, v] : g.axes) j["grid"].push_back({{"key", k}, {"values", v}});
+  return j.dump(2) + "\n";
+}
+
+const std::vector<std::pair<std::string, std::string>>& sweep_metric_names() {
+  static const std::vector<std::pair<std::string, std::string>> m = {
+      {"loss", "mean next-token loss on the evaluation batch (last checkpoint)"},
+      {"excess", "loss above the task's oracle"},
+      {"sink_mass", "largest BOS attention mass of a head at non-trigger queries"},
+      {"v_ratio", "that head's value norm at BOS over the mean of the others"},
+      {"resid_peak", "largest BOS residual norm over the others' mean, over layers"},
+      {"max_over_median", "largest max|x| / median|x| of the residual stream, over layers"},
+      {"kurtosis_resid", "kurtosis of the residual stream across dimensions, mean over tokens and layers"},
+      {"kurtosis_attn", "kurtosis of the attention output, the same"},
+      {"w8a8_increase", "loss under simulated W8A8 minus the float loss"},
+  };
+  return m;
+}
+
+std::string cell_dir(const std::string& out, const SweepCell& c) { return out + "/cells/" + c.name; }
+std::string cell_log(const std::string& out, const SweepCell& c) { return fmt::format("{}/logs/cell-{}.log", out, c.index); }
+
+namespace {
+nlohmann::json read_cell(const std::string& out, const SweepCell& c) {
+  const std::string p = cell_dir(out, c) + "/cell.json";
+  if (!fs::exists(p)) return nullptr;
+  try {
+    return nlohmann::json::parse(read_file(p));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+nlohmann::json cell_record(const SweepCell& c, const std::string& out) {
+  nlohmann::json j;
+  j["index"] = c.index;
+  j["name"] = c.name;
+  j["seed"] = c.seed;
+  for (const auto& [k, v] : c.values) j["point"][k] = v;
+  j["run_dir"] = cell_dir(out, c);
+  j["log"] = cell_log(out, c);
+  return j;
+}
+}  // namespace
+
+bool cell_finished(const std::string& out, const SweepCell& c) {
+  auto j = read_cell(out, c);
+  return j.is_object() && j.value("status", "") == "ok";
+}
+
+void mark_cell_failed(const std::string& out, const SweepCell& c, const std::string& error) {
+  auto j = cell_record(c, out);
+  j["status"] = "failed";
+  j["error"] = error;
+  fs::create_directories(cell_dir(out, c));
+  write_file_atomic(cell_dir(out, c) + "/cell.json", j.dump(2) + "\n");
+}
+
+bool run_sweep_cell(const SweepGrid& g, const SweepCell& c, const std::string& out, int threads) {
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    auto sets = point_sets(g, c);
+    sets.push_back(fmt::format("train.threads={}", threads));
+    sets.push_back("run.out_dir=" + out + "/cells");
+    sets.push_back("run.name=" + c.name);
+    TrainConfig cfg = load_train_config(g.preset, g.config, sets);
+    require(!cfg.is_lm(), "sweep cells train BB-task models (data.task = lm is not supported by sweep yet)");
+    TrainOptions to;
+    to.progress = false;
+    to.force = true;  // an unfinished cell starts again
+    auto outcome = train_new(cfg, to);
+    require(!outcome.interrupted, "interrupted");
+    AnalyzeOptions ao;
+    ao.progress = false;
+    ao.steps = {outcome.step};
+    auto a = analyze_run(outcome.run_dir, ao);
+    write_analysis_csv(a);
+    const ToyMetrics& m = a.series.back();
+    const HeadMetrics* sink = nullptr;
+    for (const auto& h : m.heads)
+      if (!sink || h.bos_mass_nontrigger > sink->bos_mass_nontrigger) sink = &h;
+    double peak = 0;
+    for (const auto& l : m.layers) peak = std::max(peak, l.resid_ratio);
+    auto j = cell_record(c, out);
+    j["status"] = "ok";
+    j["step"] = outcome.step;
+    j["threads"] = threads;
+    j["metrics"] = {{"loss", m.loss.loss},
+                    {"excess", m.loss.excess},
+                    {"sink_mass", sink ? sink->bos_mass_nontrigger : std::nan("")},
+                    {"v_ratio", sink ? sink->v_ratio : std::nan("")},
+                    {"resid_peak", peak},
+                    {"max_over_median", m.outliers.max_over_median},
+                    {"kurtosis_resid", m.outliers.kurtosis_resid},
+                    {"kurtosis_attn", m.outliers.kurtosis_attn},
+                    {"w8a8_increase", m.outliers.w8a8_increase}};
+    j["sink_head"] = sink ? fmt::format("L{}H{}", sink->layer, sink->head) : "";
+    j["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    write_file_atomic(cell_dir(out, c) + "/cell.json", j.dump(2) + "\n");
+    return true;
+  } catch (const std::exception& e) {
+    mark_cell_failed(out, c, e.what());
+    return false;
+  }
+}
+
+int summarize_sweep(const SweepGrid& g, const std::string& out) {
+  const auto cells = sweep_cells(g);
+  const auto& metrics = sweep_metric_names();
+  std::vector<std::string> ch = {"index", "name", "point", "seed", "status"};
+  for (const auto& [k, v] : g.axes) ch.push_back(k);
+  for (const auto& [m, help] : metrics) ch.push_back(m);
+  ch.push_back("log");
+  CsvWriter cells_csv(ch);
+  // per point: per metric the values of its finished seeds
+  const int n_points = cells.empty() ? 0 : cells.back().point + 1;
+  std::vector<std::map<std::string, std::vector<double>>> per_point(n_points);
+  std::vector<int> ok(n_points, 0), failed(n_points, 0);
+  std::vector<std::vector<std::string>> failed_rows;
+  for (const auto& c : cells) {
+    auto j = read_cell(out, c);
+    const std::string status = j.is_object() ? j.value("status", "missing") : "missing";
+    std::vector<CsvCell> row = {(double)c.index, c.name, (double)c.point, (double)c.seed, status};
+    for (const auto& [k, v] : c.values) row.emplace_back(v);
+    for (const auto& [m, help] : metrics) {
+      double v = std::nan("");
+      if (status == "ok" && j["metrics"].contains(m) && j["metrics"][m].is_number()) v = j["metrics"][m].get<double>();
+      row.emplace_back(v);
+      if (status == "ok") per_point[c.point][m].push_back(v);
+    }
+    row.emplace_back(cell_log(out, c));
+    cells_csv.add_row(row);
+    if (status == "ok") ++ok[c.point];
+    else {
+      ++failed[c.point];
+      failed_rows.push_back({c.name, status, j.is_object() ? j.value("error", "") : "no cell.json", cell_log(out, c)});
+    }
+  }
+  cells_csv.write(out + "/cells.csv");
+
+  std::vector<std::string> sh = {"point"};
+  for (const auto& [k, v] : g.axes) sh.push_back(k);
+  sh.push_back("seeds_ok");
+  sh.push_back("seeds_failed");
+  for (const auto& [m, help] : metrics)
+    for (const char* suf : {"_median", "_lo", "_hi"}) sh.push_back(m + suf);
+  CsvWriter summary(sh);
+  std::vector<std::string> th = {"point"};
+  for (const auto& [k, v] : g.axes) th.push_back(k);
+  th.push_back("seeds");
+  for (const auto& [m, help] : metrics) th.push_back(m);
+  std::vector<std::vector<std::string>> table;
+  std::map<std::string, std::vector<Measure>> measures;  // metric -> per point
+  std::vector<std::string> labels;
+  for (int p = 0; p < n_points; ++p) {
+    const SweepCell* first = nullptr;
+    for (const auto& c : cells)
+      if (c.point == p) {
+        first = &c;
+        break;
+      }
+    std::vector<CsvCell> row = {(double)p};
+    std::vector<std::string> trow = {std::to_string(p)};
+    std::string label;
+    for (const auto& [k, v] : first->values) {
+      row.emplace_back(v);
+      trow.push_back(v);
+      label += (label.empty() ? "" : " ") + v;
+    }
+    labels.push_back(label);
+    row.emplace_back((double)ok[p]);
+    row.emplace_back((double)failed[p]);
+    trow.push_back(failed[p] ? fmt::format("{} ({} failed)", ok[p], failed[p]) : std::to_string(ok[p]));
+    for (const auto& [m, help] : metrics) {
+      Measure ms = measure(m, ">=", 0.0, per_point[p][m]);
+      if (per_point[p][m].empty()) ms.median = ms.lo = ms.hi = std::nan("");
+      measures[m].push_back(ms);
+      row.emplace_back(ms.median);
+      row.emplace_back(ms.lo);
+      row.emplace_back(ms.hi);
+      trow.push_back(std::isfinite(ms.lo) ? fmt::format("{} [{}, {}]", format_measured(ms.median), format_measured(ms.lo),
+                                                        format_measured(ms.hi))
+                                          : format_measured(ms.median));
+    }
+    summary.add_row(row);
+    table.push_back(trow);
+  }
+  summary.write(out + "/summary.csv");
+
+  std::string sets_text;
+  for (const auto& x : g.sets) sets_text += (sets_text.empty() ? ", with " : " ") + x;
+  HtmlReport r("sinklab sweep: " + g.name,
+               fmt::format("{} points x {} seeds ({} cells); base {}{}", n_points, g.seeds.size(), cells.size(),
+                           g.preset.empty() ? g.config : "preset " + g.preset,
+                           sets_text));
+  r.section("Table");
+  r.paragraph("Each cell: median over the finished seeds [95% interval of the mean, Student's t]. One seed gives no "
+              "interval. Columns: cells.csv has every cell, summary.csv the medians and intervals.");
+  r.table(th, table);
+  std::vector<std::string> defs;
+  for (const auto& [m, help] : metrics) defs.push_back(m + ": " + help);
+  r.list(defs);
+  r.section("Figures");
+  fs::create_directories(out + "/figures");
+  std::vector<FigureResult> figs;
+  std::vector<std::string> caps;
+  for (const auto& [m, help] : metrics) {
+    BarPlot b;
+    b.title = m;
+    b.ylabel = m;
+    b.categories = labels;
+    BarSeries s;
+    s.name = "mean +- 95% half-interval";
+    for (const auto& ms : measures[m]) {
+      s.values.push_back(ms.mean);
+      s.errors.push_back(std::isfinite(ms.hi) ? (ms.hi - ms.lo) / 2 : 0.0);
+    }
+    b.series.push_back(s);
+    figs.push_back(try_render(b, out + "/figures/" + m + ".png"));
+    caps.push_back(help);
+  }
+  for (size_t i = 0; i < figs.size(); i += 3)
+    r.figure_row(std::vector<FigureResult>(figs.begin() + i, figs.begin() + std::min(figs.size(), i + 3)),
+                 std::vector<std::string>(caps.begin() + i, caps.begin() + std::min(caps.size(), i + 3)));
+  if (!failed_rows.empty()) {
+    r.section("Failed cells");
+    r.table({"cell", "status", "error", "log"}, failed_rows);
+  }
+  r.write(out + "/report.html");
+  return (int)failed_rows.size();
+}
+
+std::string sweep_sbatch_script(const SweepGrid& g, const std::string& out, const std::vector<int>& pending,
+                                const SlurmOptions& o, const std::string& exe) {
+  std::string list;
+  for (int i : pending) list += (list.empty() ? "" : ",") + std::to_string(i);
+  auto q = [](const std::string& s) {  // single-quoted for bash
+    std::string r = "'";
+    for (char ch : s) r += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return r + "'";
+  };
+  std::string s = "#!/bin/bash\n";
+  s += "# sinklab sweep " + g.name + ": one array task per cell (sinklab sweep --slurm wrote this)\n";
+  s += "#SBATCH --job-name=sinklab-" + sanitize(g.name) + "\n";
+  s += "#SBATCH --array=" + list + "\n";
+  s += "#SBATCH --output=" + out + "/logs/cell-%a.log\n";
+  s += fmt::format("#SBATCH --cpus-per-task={}\n", o.cpus_per_task);
+  s += "#SBATCH --ntasks=1\n";
+  if (!o.partition.empty()) s += "#SBATCH --partition=" + o.partition + "\n";
+  if (!o.time.empty()) s += "#SBATCH --time=" + o.time + "\n";
+  if (o.gpus > 0) s += fmt::format("#SBATCH --gpus={}\n", o.gpus);
+  s += fmt::format("exec {} sweep {} -o {} --cell \"$SLURM_ARRAY_TASK_ID\" --threads {}\n", q(exe), q(g.path), q(out),
+                   o.cpus_per_task);
+  return s;
+}
+
+}  // namespace sinklab
