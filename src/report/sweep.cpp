@@ -44,7 +44,14 @@ std::string sanitize(const std::string& s) {
 
 std::vector<std::string> point_sets(const SweepGrid& g, const SweepCell& c) {
   std::vector<std::string> sets = g.sets;
-  for (const auto& [k, v] : c.values) sets.push_back(k + "=" + v);
+  for (const auto& [k, v] : c.values) {
+    if (k != "variant") {
+      sets.push_back(k + "=" + v);
+      continue;
+    }
+    for (const auto& [name, vs] : g.variants)
+      if (name == v) sets.insert(sets.end(), vs.begin(), vs.end());
+  }
   sets.push_back(fmt::format("train.seed={}", c.seed));
   return sets;
 }
@@ -53,17 +60,21 @@ std::vector<std::string> point_sets(const SweepGrid& g, const SweepCell& c) {
 
 SweepGrid load_sweep_grid(const std::string& path) {
   require(fs::is_regular_file(path), "sweep grid '" + path + "' does not exist");
+  return parse_sweep_grid(read_file(path), path);
+}
+
+SweepGrid parse_sweep_grid(const std::string& text, const std::string& path) {
   toml::table t;
   try {
-    t = toml::parse(read_file(path), path);
+    t = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     fail(fmt::format("'{}': malformed TOML at line {}: {}", path, e.source().begin.line, e.description()));
   }
   SweepGrid g;
   g.path = fs::absolute(path).lexically_normal().string();
   for (const auto& [k, v] : t)
-    require(k.str() == "sweep" || k.str() == "grid",
-            fmt::format("'{}': unknown section [{}] (valid: [sweep], [grid])", path, k.str()));
+    require(k.str() == "sweep" || k.str() == "grid" || k.str() == "variant",
+            fmt::format("'{}': unknown section [{}] (valid: [sweep], [grid], [[variant]])", path, k.str()));
   const toml::table* sw = t["sweep"].as_table();
   require(sw, "'" + path + "': no [sweep] section (preset or config, seeds)");
   for (const auto& [k, v] : *sw) {
@@ -99,16 +110,49 @@ SweepGrid load_sweep_grid(const std::string& path) {
   std::vector<std::string> valid;
   for (const auto& k : schema.keys())
     if (k != "train.seed" && k != "run.name" && k != "run.out_dir") valid.push_back(k);
-  const toml::table* grid = t["grid"].as_table();
-  require(grid && !grid->empty(), "'" + path + "': empty grid: [grid] needs at least one \"key\" = [values]");
-  for (const auto& [k, v] : *grid) {
-    const std::string key(k.str());
-    if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
-      std::string all;
-      for (const auto& x : valid) all += (all.empty() ? "" : ", ") + x;
-      fail(fmt::format("'{}': grid key '{}' is not a config key{} (valid: {})", path, key,
-                       key == "train.seed" ? " that a grid may vary (seeds go in sweep.seeds)" : "", all));
+  auto check_key = [&](const std::string& key, const std::string& what) {
+    if (std::find(valid.begin(), valid.end(), key) != valid.end()) return;
+    std::string all;
+    for (const auto& x : valid) all += (all.empty() ? "" : ", ") + x;
+    fail(fmt::format("'{}': {} '{}' is not a config key{} (valid: {})", path, what, key,
+                     key == "train.seed" ? " that a grid may vary (seeds go in sweep.seeds)" : "", all));
+  };
+  if (const toml::node* vn = t.get("variant")) {
+    const toml::array* va = vn->as_array();
+    require(va && va->is_array_of_tables(), "'" + path + "': variants are [[variant]] tables with name and set");
+    for (const auto& e : *va) {
+      const toml::table& vt = *e.as_table();
+      for (const auto& [k, v] : vt)
+        require(k.str() == "name" || k.str() == "set",
+                fmt::format("'{}': unknown key variant.{} (valid: name, set)", path, k.str()));
+      require(vt.get("name") && vt.get("name")->is_string(), "'" + path + "': every [[variant]] needs a name");
+      const std::string name = *vt.get("name")->value<std::string>();
+      for (const auto& [n, vs] : g.variants)
+        require(n != name, fmt::format("'{}': variant '{}' appears twice", path, name));
+      std::vector<std::string> sets;
+      if (const toml::node* sn = vt.get("set")) {
+        const toml::array* sa = sn->as_array();
+        require(sa, fmt::format("'{}': variant '{}': set must be a list of \"key=value\" strings", path, name));
+        for (const auto& x : *sa) {
+          const std::string kv = scalar_text(x, fmt::format("'{}': variant '{}'", path, name));
+          const auto eq = kv.find('=');
+          require(eq != std::string::npos, fmt::format("'{}': variant '{}': '{}' is not key=value", path, name, kv));
+          check_key(kv.substr(0, eq), fmt::format("variant '{}' key", name));
+          sets.push_back(kv);
+        }
+      }
+      g.variants.emplace_back(name, sets);
     }
+    std::vector<std::string> names;
+    for (const auto& [n, vs] : g.variants) names.push_back(n);
+    g.axes.emplace_back("variant", names);
+  }
+  const toml::table* grid = t["grid"].as_table();
+  require((grid && !grid->empty()) || !g.variants.empty(),
+          "'" + path + "': empty grid: [grid] needs at least one \"key\" = [values] (or give [[variant]] tables)");
+  if (grid) for (const auto& [k, v] : *grid) {
+    const std::string key(k.str());
+    check_key(key, "grid key");
     const toml::array* a = v.as_array();
     require(a && !a->empty(), fmt::format("'{}': empty grid: grid.\"{}\" needs a non-empty list of values", path, key));
     std::vector<std::string> vals;
@@ -166,6 +210,7 @@ std::string sweep_grid_json(const SweepGrid& g) {
   j["set"] = g.sets;
   j["seeds"] = g.seeds;
   for (const auto& [k, v] : g.axes) j["grid"].push_back({{"key", k}, {"values", v}});
+  for (const auto& [k, v] : g.variants) j["variants"].push_back({{"name", k}, {"set", v}});
   return j.dump(2) + "\n";
 }
 
@@ -353,6 +398,26 @@ int summarize_sweep(const SweepGrid& g, const std::string& out) {
     table.push_back(trow);
   }
   summary.write(out + "/summary.csv");
+  // The loss against the first point (the baseline when the grid starts with it).
+  th.push_back("loss vs point 0");
+  for (int p = 0; p < n_points; ++p) {
+    const double d = measures["loss"][p].median - measures["loss"][0].median;
+    table[p].push_back(p == 0 ? "baseline" : fmt::format("{:+.4f}", d));
+  }
+  // summary.md: the same table in Markdown, for docs.
+  std::string md = "| " + [&] {
+    std::string h;
+    for (const auto& x : th) h += (h.empty() ? "" : " | ") + x;
+    return h;
+  }() + " |\n|";
+  for (size_t i = 0; i < th.size(); ++i) md += "---|";
+  md += "\n";
+  for (const auto& row : table) {
+    md += "|";
+    for (const auto& x : row) md += " " + x + " |";
+    md += "\n";
+  }
+  write_file_atomic(out + "/summary.md", md);
 
   std::string sets_text;
   for (const auto& x : g.sets) sets_text += (sets_text.empty() ? ", with " : " ") + x;
@@ -362,7 +427,8 @@ int summarize_sweep(const SweepGrid& g, const std::string& out) {
                            sets_text));
   r.section("Table");
   r.paragraph("Each cell: median over the finished seeds [95% interval of the mean, Student's t]. One seed gives no "
-              "interval. Columns: cells.csv has every cell, summary.csv the medians and intervals.");
+              "interval. Columns: cells.csv has every cell, summary.csv the medians and intervals (summary.md: this "
+              "table in Markdown).");
   r.table(th, table);
   std::vector<std::string> defs;
   for (const auto& [m, help] : metrics) defs.push_back(m + ": " + help);

@@ -13,6 +13,9 @@
 //   [grid]
 //   "model.attention" = ["softmax", "relu"]
 //   "train.optimizer" = ["adamw", "sgd"]
+//   [[variant]]                      # optional: named bundles of overrides, one more axis
+//   name = "sgd"                     # ("variant") beside the keys of [grid]
+//   set = ["train.optimizer=sgd", "train.lr=0.03"]
 //
 // OUT/ holds sweep.json (the grid as read), cells/NAME/ (a run directory, with cell.json
 // once finished: status, metrics, wall time), logs/cell-I.log (a cell's output, locally
@@ -31,6 +34,8 @@ struct SweepGrid {
   std::vector<std::string> sets;
   std::vector<int64_t> seeds;
   std::vector<std::pair<std::string, std::vector<std::string>>> axes;  // key -> values as --set text
+  // [[variant]] tables: name -> its overrides; when present, axes[0] is ("variant", names).
+  std::vector<std::pair<std::string, std::vector<std::string>>> variants;
 };
 
 struct SweepCell {
@@ -40,10 +45,12 @@ struct SweepCell {
   std::string name;                                         // directory name under OUT/cells
 };
 
-// InputError (exit 2) for unknown keys (listing the valid ones), an empty grid,
+// Reads GRID.toml (text: its contents; path: where it is, for messages and relative config
+// paths). InputError (exit 2) for unknown keys (listing the valid ones), an empty grid,
 // duplicate or missing seeds, values that are not scalars, and any point whose config
 // does not validate.
 SweepGrid load_sweep_grid(const std::string& path);
+SweepGrid parse_sweep_grid(const std::string& text, const std::string& path);
 std::vector<SweepCell> sweep_cells(const SweepGrid& g);
 // The grid as JSON (what OUT/sweep.json holds; a rerun into OUT must find the same).
 std::string sweep_grid_json(const SweepGrid& g);
@@ -64,7 +71,8 @@ bool run_sweep_cell(const SweepGrid& g, const SweepCell& c, const std::string& o
 void mark_cell_failed(const std::string& out, const SweepCell& c, const std::string& error);
 
 // cells.csv (one row per cell), summary.csv (one row per point: per metric median,
-// interval lo and hi, seeds finished and failed) and report.html (the table, a bar chart
+// interval lo and hi, seeds finished and failed), summary.md (the table in Markdown, with
+// each point's loss against point 0) and report.html (the table, a bar chart
 // per metric, the failed cells with their logs). Returns the number of failed cells.
 int summarize_sweep(const SweepGrid& g, const std::string& out);
 

@@ -55,6 +55,32 @@ local_grid)
   grep -q "7 finished earlier, 1 to run" err || die "expected one cell to run: $(cat err)"
   [ "$(metric_cols before.csv)" = "$(metric_cols local/cells.csv)" ] || die "the rerun cell differs from its first run"
   ;;
+variants_axis)
+  # [[variant]] bundles are one more axis; the table compares every point with the first.
+  cat > var.toml <<G
+[sweep]
+preset = "tiny"
+set = ["train.steps=20"]
+seeds = [0]
+[grid]
+"model.layers" = [1, 2]
+[[variant]]
+name = "base"
+set = []
+[[variant]]
+name = "sgd-fast"
+set = ["train.optimizer=sgd", "train.lr=0.05"]
+G
+  "$bin" sweep var.toml -o v --threads 1 --no-progress >out 2>err || die "variants sweep failed"
+  grep -q "4 cells, 0 failed" out || die "expected 4 cells: $(cat out)"
+  [ -f v/cells/p01_base_2_s0/config.toml ] || die "cell names carry the variant: $(ls v/cells)"
+  grep -q '^optimizer = .sgd' v/cells/p02_sgd-fast_1_s0/config.toml || die "the variant's overrides are not in its cell"
+  grep -q '^lr = 0.05' v/cells/p02_sgd-fast_1_s0/config.toml || die "the variant's lr is not in its cell"
+  head -1 v/summary.md | grep -q "| point | variant | model.layers | seeds |.*| loss vs point 0 |" || die "summary.md header: $(head -1 v/summary.md)"
+  grep -q "| baseline |" v/summary.md || die "summary.md lacks the baseline row"
+  printf '[sweep]\npreset = "tiny"\nseeds = [0]\n[[variant]]\nname = "x"\nset = ["model.atention=relu"]\n' > badvar.toml
+  expect2 "variant 'x' key 'model.atention' is not a config key" "$bin" sweep badvar.toml -o b6
+  ;;
 failed_cell_kept)
   cat > fail.toml <<G
 [sweep]

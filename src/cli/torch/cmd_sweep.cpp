@@ -1,6 +1,7 @@
 // sinklab sweep GRID.toml: a grid of toy runs x seeds, in local lanes or as one Slurm
 // job array, summarised into one table (src/report/sweep.h).
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -79,40 +80,21 @@ void run_slurm(const SweepGrid& g, const std::vector<SweepCell>& pending, const 
       mark_cell_failed(a.out, c, "the Slurm task ended without a result (see its log)");
 }
 
-int run(const SweepArgs& a) {
-  require(a.jobs >= 1 && a.jobs <= 256, fmt::format("--jobs = {} must be in [1, 256]", a.jobs));
-  require(a.threads >= 0, "--threads must be >= 0");
-  require(a.slurm_opts.cpus_per_task >= 1, "--cpus-per-task must be >= 1");
-  require(a.slurm_opts.gpus >= 0, "--gpus must be >= 0");
-  SweepGrid g = load_sweep_grid(a.grid);
+// Runs the unfinished cells of `g` into args.out (absolute) and summarises; returns the
+// number of failed cells.
+int run_sweep(const SweepGrid& g, const SweepArgs& a) {
   const auto cells = sweep_cells(g);
-  const std::string out = a.out.empty() ? "sweeps/" + g.name : a.out;
-  SweepArgs args = a;
-  args.out = fs::absolute(out).lexically_normal().string();
-  const std::string record = args.out + "/sweep.json", grid_json = sweep_grid_json(g);
-  if (a.cell >= 0) {  // one cell, here (a lane's child or a Slurm task)
-    require(a.cell < (int)cells.size(), fmt::format("--cell {} is outside the sweep's {} cells", a.cell, cells.size()));
-    require(fs::exists(record) && read_file(record) == grid_json,
-            "'" + args.out + "' does not hold this sweep (its sweep.json differs or is missing)");
-    const int threads = a.threads > 0 ? a.threads : 1;
-    const SweepCell& c = cells[a.cell];
-    fmt::print("sinklab sweep {}: cell {} ({}), {} threads, run directory {}\n", g.name, c.index, c.name, threads,
-               cell_dir(args.out, c));
-    std::fflush(stdout);
-    const bool ok = run_sweep_cell(g, c, args.out, threads);
-    fmt::print("cell {}: {}\n", c.index, read_file(cell_dir(args.out, c) + "/cell.json"));
-    return ok ? 0 : 1;
-  }
+  const std::string record = a.out + "/sweep.json", grid_json = sweep_grid_json(g);
   if (a.slurm) require(program_on_path("sbatch"), "--slurm needs Slurm's sbatch on PATH, and it is not there");
   const bool same = fs::exists(record) && read_file(record) == grid_json;
   if (fs::exists(record) && !same && !a.force)
-    fail("'" + args.out + "' holds a different sweep (its sweep.json differs); give another -o or --force");
-  auto lock = claim_out_dir(args.out, a.force || same, /*clear=*/a.force && !same);
+    fail("'" + a.out + "' holds a different sweep (its sweep.json differs); give another -o or --force");
+  auto lock = claim_out_dir(a.out, a.force || same, /*clear=*/a.force && !same);
   write_file_atomic(record, grid_json);
-  fs::create_directories(args.out + "/logs");
+  fs::create_directories(a.out + "/logs");
   std::vector<SweepCell> pending;
   for (const auto& c : cells)
-    if (!cell_finished(args.out, c)) pending.push_back(c);
+    if (!cell_finished(a.out, c)) pending.push_back(c);
   const int hw = (int)std::max(1u, std::thread::hardware_concurrency());
   const int threads = a.threads > 0 ? a.threads : std::max(1, hw / a.jobs);
   fmt::print(stderr, "sinklab: sweep {}: {} cells ({} finished earlier, {} to run){}\n", g.name, cells.size(),
@@ -123,13 +105,164 @@ int run(const SweepArgs& a) {
     return 0;
   }
   if (!pending.empty()) {
-    if (a.slurm) run_slurm(g, pending, args);
-    else run_local(g, pending, args, threads);
+    if (a.slurm) run_slurm(g, pending, a);
+    else run_local(g, pending, a, threads);
   }
-  const int failed = summarize_sweep(g, args.out);
+  const int failed = summarize_sweep(g, a.out);
   fmt::print("sweep {}: {} cells, {} failed; {}/summary.csv, {}/cells.csv, {}/report.html\n", g.name, cells.size(),
-             failed, args.out, args.out, args.out);
+             failed, a.out, a.out, a.out);
+  return failed;
+}
+
+void check_args(const SweepArgs& a) {
+  require(a.jobs >= 1 && a.jobs <= 256, fmt::format("--jobs = {} must be in [1, 256]", a.jobs));
+  require(a.threads >= 0, "--threads must be >= 0");
+  require(a.slurm_opts.cpus_per_task >= 1, "--cpus-per-task must be >= 1");
+  require(a.slurm_opts.gpus >= 0, "--gpus must be >= 0");
+}
+
+int run(const SweepArgs& a) {
+  check_args(a);
+  SweepGrid g = load_sweep_grid(a.grid);
+  const auto cells = sweep_cells(g);
+  SweepArgs args = a;
+  args.out = fs::absolute(a.out.empty() ? "sweeps/" + g.name : a.out).lexically_normal().string();
+  if (a.cell >= 0) {  // one cell, here (a lane's child or a Slurm task)
+    require(a.cell < (int)cells.size(), fmt::format("--cell {} is outside the sweep's {} cells", a.cell, cells.size()));
+    const std::string record = args.out + "/sweep.json";
+    require(fs::exists(record) && read_file(record) == sweep_grid_json(g),
+            "'" + args.out + "' does not hold this sweep (its sweep.json differs or is missing)");
+    const int threads = a.threads > 0 ? a.threads : 1;
+    const SweepCell& c = cells[a.cell];
+    fmt::print("sinklab sweep {}: cell {} ({}), {} threads, run directory {}\n", g.name, c.index, c.name, threads,
+               cell_dir(args.out, c));
+    std::fflush(stdout);
+    const bool ok = run_sweep_cell(g, c, args.out, threads);
+    fmt::print("cell {}: {}\n", c.index, read_file(cell_dir(args.out, c) + "/cell.json"));
+    return ok ? 0 : 1;
+  }
+  return run_sweep(g, args) ? 1 : 0;
+}
+
+// ------------------------------------------------------------------ sinklab lab
+// The mitigation table: every attention variant, output gate and optimizer against softmax
+// with AdamW, on the BB task with 1 and 3 layers, over seeds (issue 18).
+struct LabArgs {
+  SweepArgs sweep;
+  bool quick = false;
+  int seeds = 3;
+  std::string device = "cpu";
+};
+
+const char* kLabVariants = R"([[variant]]
+name = "softmax"
+set = []
+[[variant]]
+name = "relu"
+set = ["model.attention=relu"]
+[[variant]]
+name = "softmax1"
+set = ["model.attention=softmax1"]
+[[variant]]
+name = "sigmoid"
+set = ["model.attention=sigmoid"]
+[[variant]]
+name = "clipped-softmax"
+set = ["model.attention=clipped-softmax"]
+[[variant]]
+name = "sink-logit"
+set = ["model.attention=sink-logit"]
+[[variant]]
+name = "gate-head"
+set = ["model.attn_gate=head"]
+[[variant]]
+name = "gate-element"
+set = ["model.attn_gate=element"]
+[[variant]]
+name = "sgd"
+set = ["train.optimizer=sgd", "train.lr=0.03"]
+[[variant]]
+name = "muon"
+set = ["train.optimizer=muon"]
+[[variant]]
+name = "adamw-no-wd"
+set = ["train.weight_decay=0"]
+)";
+
+// The lab's grid of one model: preset, its fixed overrides, the variants, the seeds.
+std::string lab_grid(const std::string& name, const std::string& preset, const std::vector<std::string>& sets,
+                     int seeds) {
+  std::string s = "[sweep]\nname = \"" + name + "\"\npreset = \"" + preset + "\"\nset = [";
+  for (size_t i = 0; i < sets.size(); ++i) s += (i ? ", \"" : "\"") + sets[i] + "\"";
+  s += "]\nseeds = [";
+  for (int i = 0; i < seeds; ++i) s += (i ? ", " : "") + std::to_string(i);
+  return s + "]\n" + kLabVariants;
+}
+
+int run_lab(const LabArgs& la) {
+  check_args(la.sweep);
+  require(la.seeds >= 1 && la.seeds <= 64, fmt::format("--seeds = {} must be in [1, 64]", la.seeds));
+  require(la.device == "cpu" || la.device == "cuda", "--device must be cpu or cuda, got '" + la.device + "'");
+  const std::string out = fs::absolute(la.sweep.out.empty() ? "lab" : la.sweep.out).lexically_normal().string();
+  const auto t0 = std::chrono::steady_clock::now();
+  // Quick: the reproduce --quick scale (1 layer: 1500 steps at batch 64, lr 3e-3; 3 layers:
+  // 2000 steps at batch 32, lr 1e-3), one checkpoint at the end. Full: the paper's presets.
+  const std::vector<std::string> last = {"checkpoints.dense_until=0", "checkpoints.sparse=every",
+                                         "train.device=" + la.device};
+  struct Model {
+    std::string name, preset;
+    std::vector<std::string> sets;
+  };
+  std::vector<Model> models;
+  auto with = [&](std::vector<std::string> v, int steps) {
+    v.push_back(fmt::format("checkpoints.sparse_every={}", steps));
+    v.insert(v.end(), last.begin(), last.end());
+    return v;
+  };
+  if (la.quick) {
+    models.push_back({"bb-1l", "cpu-1l", with({"train.steps=1500", "train.batch_size=64", "train.lr=3e-3"}, 1500)});
+    models.push_back({"bb-3l", "cpu-3l", with({"train.steps=2000", "train.batch_size=32", "train.lr=1e-3"}, 2000)});
+  } else {
+    models.push_back({"bb-1l", "paper-1l", with({}, 10000)});
+    models.push_back({"bb-3l", "paper-3l", with({}, 10000)});
+  }
+  fs::create_directories(out + "/grids");
+  int failed = 0;
+  std::string md;
+  for (const auto& m : models) {
+    const std::string path = out + "/grids/" + m.name + ".toml";
+    write_file_atomic(path, lab_grid(m.name, m.preset, m.sets, la.seeds));
+    SweepGrid g = load_sweep_grid(path);
+    SweepArgs a = la.sweep;
+    a.out = out + "/" + m.name;
+    failed += run_sweep(g, a);
+    md += fmt::format("\n## {} (preset {}", m.name, m.preset);
+    for (const auto& x : m.sets) md += ", " + x;
+    md += fmt::format("; seeds 0-{})\n\n", la.seeds - 1) + read_file(a.out + "/summary.md");
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string head = "# sinklab lab: mitigations side by side\n\n";
+  head += fmt::format("Command: `sinklab lab{} --seeds {} --jobs {}{}`; wall time {:.1f} min on {} hardware threads.\n",
+                      la.quick ? " --quick" : "", la.seeds, la.sweep.jobs, la.sweep.slurm ? " --slurm" : "",
+                      wall / 60, std::thread::hardware_concurrency());
+  head += "Each cell: median over seeds [95% interval of the mean, Student's t]. Metrics:\n\n";
+  for (const auto& [k, help] : sweep_metric_names()) head += "- " + k + ": " + help + "\n";
+  write_file_atomic(out + "/results-mitigations.md", head + md);
+  fmt::print("lab: {}/results-mitigations.md ({:.1f} min, {} failed cells)\n", out, wall / 60, failed);
   return failed ? 1 : 0;
+}
+
+void add_run_options(CLI::App* c, SweepArgs& a) {
+  c->add_flag("--force", a.force, "start afresh in a directory that holds another output");
+  c->add_option("--jobs", a.jobs, "local lanes: cells run at once")->capture_default_str();
+  c->add_option("--threads", a.threads, "compute threads per cell (0 = cores / jobs locally)")->capture_default_str();
+  c->add_flag("--slurm", a.slurm, "submit the unfinished cells as one Slurm job array and wait for it");
+  c->add_option("--partition", a.slurm_opts.partition, "Slurm partition (default: the cluster's)");
+  c->add_option("--time", a.slurm_opts.time, "Slurm time limit per cell, e.g. 01:00:00");
+  c->add_option("--cpus-per-task", a.slurm_opts.cpus_per_task, "Slurm CPUs per cell (also its threads)")
+      ->capture_default_str();
+  c->add_option("--gpus", a.slurm_opts.gpus, "Slurm GPUs per cell")->capture_default_str();
+  c->add_flag("--no-progress", a.no_progress, "no progress bar");
 }
 
 Registrar reg(24, [](CLI::App& app) {
@@ -141,20 +274,26 @@ Registrar reg(24, [](CLI::App& app) {
   c->add_option("grid", a->grid, "GRID.toml ([sweep] preset or config, seeds, set; [grid] \"key\" = [values])")
       ->required();
   c->add_option("-o,--out", a->out, "output directory (default sweeps/NAME); a rerun skips finished cells");
-  c->add_flag("--force", a->force, "start afresh in a directory that holds another output");
-  c->add_option("--jobs", a->jobs, "local lanes: cells run at once")->capture_default_str();
-  c->add_option("--threads", a->threads, "compute threads per cell (0 = cores / jobs locally)")->capture_default_str();
-  c->add_flag("--slurm", a->slurm, "submit the unfinished cells as one Slurm job array and wait for it");
-  c->add_option("--partition", a->slurm_opts.partition, "Slurm partition (default: the cluster's)");
-  c->add_option("--time", a->slurm_opts.time, "Slurm time limit per cell, e.g. 01:00:00");
-  c->add_option("--cpus-per-task", a->slurm_opts.cpus_per_task, "Slurm CPUs per cell (also its threads)")
-      ->capture_default_str();
-  c->add_option("--gpus", a->slurm_opts.gpus, "Slurm GPUs per cell")->capture_default_str();
+  add_run_options(c, *a);
   c->add_option("--cell", a->cell, "run only cell I here (what each lane and Slurm task runs)");
   c->add_flag("--dry-run", a->dry_run, "list the cells that would run, and run none");
-  c->add_flag("--no-progress", a->no_progress, "no progress bar");
   c->callback([a]() {
     int rc = run(*a);
+    if (rc != 0) std::exit(rc);
+  });
+  auto l = std::make_shared<LabArgs>();
+  auto* lab = app.add_subcommand(
+      "lab",
+      "The mitigation table: every attention variant (relu, softmax1, sigmoid, clipped-softmax, sink-logit, "
+      "output gates) and optimizer (SGD, Muon, AdamW without decay) against softmax/AdamW on the BB task with 1 and "
+      "3 layers, over seeds; writes OUT/results-mitigations.md");
+  lab->add_flag("--quick", l->quick, "the CPU scale (reproduce --quick's steps and batches); else the paper's presets");
+  lab->add_option("--seeds", l->seeds, "seeds per variant")->capture_default_str();
+  lab->add_option("--device", l->device, "cpu | cuda")->capture_default_str();
+  lab->add_option("-o,--out", l->sweep.out, "output directory (default lab); a rerun skips finished cells");
+  add_run_options(lab, l->sweep);
+  lab->callback([l]() {
+    int rc = run_lab(*l);
     if (rc != 0) std::exit(rc);
   });
 });
