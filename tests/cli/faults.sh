@@ -3,18 +3,12 @@
 # prints "ok CASE" on success; anything else fails the test.
 set -u
 bin=$1; case_=$2
+here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d)
 trap 'jobs -p | xargs -r kill -9 2>/dev/null; rm -rf "$dir"' EXIT
 cd "$dir"
-die() { echo "FAIL $case_: $*"; [ -f err ] && { echo "--- stderr"; cat err; }; exit 1; }
+source "$here/lib.sh"
 tiny() { "$bin" train --preset tiny --set train.threads=1 --set run.out_dir=. --no-progress "$@"; }
-expect2() {  # expect2 REGEX CMD...: exit 2, one line matching REGEX
-  local re=$1; shift
-  "$@" >out 2>err; local rc=$?
-  [ $rc = 2 ] || die "expected exit 2, got $rc from: $*"
-  [ "$(wc -l <err)" = 1 ] || die "expected one line on stderr"
-  grep -Eq -- "$re" err || die "stderr does not match /$re/"
-}
 same_final() {  # two runs' last checkpoints are bit-identical
   cmp -s "$1/checkpoints/step-$3.safetensors" "$2/checkpoints/step-$3.safetensors" || die "$1 and $2 differ at step $3"
 }

@@ -15,14 +15,7 @@ stop_slurm() {
 }
 trap 'stop_slurm; jobs -p | xargs -r kill -9 2>/dev/null; rm -rf "$dir"' EXIT
 cd "$dir"
-die() { echo "FAIL $case_: $*"; [ -f err ] && { echo "--- stderr"; tail -20 err; }; exit 1; }
-expect2() {  # expect2 REGEX CMD...: exit 2, one line matching REGEX
-  local re=$1; shift
-  "$@" >out 2>err; local rc=$?
-  [ $rc = 2 ] || die "expected exit 2, got $rc from: $*"
-  [ "$(wc -l <err)" = 1 ] || die "expected one line on stderr"
-  grep -Eq -- "$re" err || die "stderr does not match /$re/"
-}
+source "$here/lib.sh"
 # The issue's 2 x 2 x 2 grid: attention x optimizer x seeds, on the tiny BB preset.
 cat > grid.toml <<G
 [sweep]

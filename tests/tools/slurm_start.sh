@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# start.sh DIR: a single-node Slurm (munged, slurmctld, slurmd) under DIR; prints SLURM_CONF
+# slurm_start.sh DIR: a single-node Slurm under DIR for the sweep test (tests/cli/sweep.sh):
+# munged with its own key and socket, slurmctld and slurmd as root on random ports, one
+# partition "debug" with this host's cores. Prints the slurm.conf path; the caller exports
+# SLURM_CONF and stops the daemons by their pid files (DIR/slurmd.pid, DIR/slurmctld.pid,
+# DIR/munge/munged.pid).
 set -u
 d=$1; mkdir -p "$d"/state "$d"/spool "$d"/munge; chmod 700 "$d"/munge
 h=$(hostname -s)
