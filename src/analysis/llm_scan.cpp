@@ -143,6 +143,21 @@ void validate(const ScanOptions& o) {
   require(o.dormant_threshold >= 0 && o.dormant_threshold <= 1, "--threshold must be in [0, 1]");
 }
 
+at::Tensor doc_batch(const std::vector<Document>& docs) {
+  std::vector<int64_t> flat;
+  for (const auto& d : docs) flat.insert(flat.end(), d.ids.begin(), d.ids.end());
+  return torch::tensor(flat, torch::kInt64).view({(int64_t)docs.size(), -1});
+}
+
+void measure_domain_outliers(Transformer& model, ScanResult& r, int max_docs) {
+  for (auto& d : r.domains) {
+    const int n = std::min<int>(max_docs, (int)d.docs.size());
+    if (n == 0) continue;
+    d.outliers = measure_outliers(model, doc_batch({d.docs.begin(), d.docs.begin() + n}));
+    d.outlier_docs = n;
+  }
+}
+
 ScanResult scan(const Transformer& model, const std::vector<DomainDocs>& domains, const ScanOptions& opt) {
   torch::NoGradGuard ng;
   const auto& s = model.spec();

@@ -36,6 +36,7 @@
 #include "analysis/core/bootstrap.h"
 #include "analysis/core/heads.h"
 #include "analysis/interventions.h"
+#include "analysis/outliers.h"
 #include "data/corpus.h"
 #include "model/hooks.h"
 
@@ -108,6 +109,9 @@ struct DomainScan {
   std::vector<std::vector<LayerDoc>> layers;  // [doc][layer]
   std::vector<double> base_loss;              // [doc] mean NLL nats/token
   std::vector<SecondarySink> secondary;
+  // On the first outlier_docs documents (measure_domain_outliers; empty until then).
+  OutlierMetrics outliers;
+  int outlier_docs = 0;
 };
 
 struct ScanResult {
@@ -120,6 +124,12 @@ struct ScanResult {
 
 // One forward pass per document; reduces hooks immediately.
 ScanResult scan(const Transformer& model, const std::vector<DomainDocs>& domains, const ScanOptions& opt);
+
+// Documents as one batch of token ids [docs, ctx + 1].
+at::Tensor doc_batch(const std::vector<Document>& docs);
+// The outlier metrics (src/analysis/outliers.h) of every domain of `r` on its first
+// `max_docs` documents (one batch: the residual stream of every layer is held at once).
+void measure_domain_outliers(Transformer& model, ScanResult& r, int max_docs = 16);
 
 // Mean over documents of a HeadDoc field for one head.
 double head_mean(const DomainScan& d, int n_heads, int layer, int head, double HeadDoc::*field);

@@ -56,15 +56,6 @@ SeriesDomain summarize_domain(const ScanResult& r, const DomainScan& ds, double 
 
 }  // namespace
 
-namespace {
-// The scanned documents as one batch [docs, ctx + 1].
-at::Tensor doc_tokens(const std::vector<Document>& docs) {
-  std::vector<int64_t> flat;
-  for (const auto& d : docs) flat.insert(flat.end(), d.ids.begin(), d.ids.end());
-  return torch::tensor(flat, torch::kInt64).view({(int64_t)docs.size(), -1});
-}
-}  // namespace
-
 SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(const SeriesCheckpoint&)>& on_checkpoint) {
   require(!opt.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
   validate(opt.scan);
@@ -91,9 +82,10 @@ SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(cons
     auto r = scan(*pm.model, dd, opt.scan);
     SeriesCheckpoint cp;
     cp.step = c.step, cp.path = c.path, cp.model_type = c.config.model_type;
+    measure_domain_outliers(*pm.model, r);
     for (const auto& ds : r.domains) {
       cp.domains.push_back(summarize_domain(r, ds, opt.scan.dormant_threshold, opt.sink_epsilon));
-      cp.domains.back().outliers = measure_outliers(*pm.model, doc_tokens(ds.docs));
+      cp.domains.back().outliers = ds.outliers;
     }
     if (on_checkpoint) on_checkpoint(cp);
     res.checkpoints.push_back(std::move(cp));

@@ -141,6 +141,17 @@ std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmRepo
   put(heads, "heads.csv");
   put(hdocs, "head_docs.csv");
   put(layers, "layers.csv");
+  CsvWriter outl({"config", "domain", "docs", "layer", "max_abs", "median_abs", "max_over_median", "kurtosis_resid",
+                  "kurtosis_attn", "loss", "loss_w8a8", "w8a8_increase"});
+  for (const auto* c : {in.scan, in.other_bos}) {
+    if (!c) continue;
+    for (const auto& dom : c->domains)
+      for (const auto& o : dom.outliers.layers)
+        outl.add_row({cfg_name(*c), dom.name, dom.outlier_docs, o.layer, o.max_abs, o.median_abs, o.max_over_median,
+                      o.kurtosis_resid, o.kurtosis_attn, dom.outliers.loss, dom.outliers.loss_w8a8,
+                      dom.outliers.w8a8_increase});
+  }
+  put(outl, "outliers.csv");
   put(sec, "secondary_sinks.csv");
   put(sect, "secondary_tokens.csv");
   put(docs, "docs.csv");
@@ -428,6 +439,26 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
                "largest |act| anywhere (doc 0)"},
               rows, "Domain " + d.name + " (all domains in layers.csv)");
   }
+  {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& d : r.domains)
+      if (d.outlier_docs > 0)
+        rows.push_back({d.name, std::to_string(d.outlier_docs), format_measured(d.outliers.max_over_median),
+                        format_measured(d.outliers.kurtosis_resid), format_measured(d.outliers.kurtosis_attn),
+                        format_measured(d.outliers.loss), format_measured(d.outliers.loss_w8a8),
+                        fmt::format("{:+.4f}", d.outliers.w8a8_increase)});
+    if (!rows.empty()) {
+      rep.section("Outliers and quantisation");
+      rep.paragraph("The quantisation view of the same phenomena (Bondarenko et al. 2023): the largest max|x| / "
+                    "median|x| of the residual stream over layers, the kurtosis of the residual stream and of the "
+                    "attention output across dimensions (mean over tokens and layers; a Gaussian gives 3), and the "
+                    "loss with every linear layer's input and weight rounded to per-tensor symmetric int8 (simulated "
+                    "W8A8) against float. Per layer: outliers.csv.");
+      rep.table({"domain", "docs", "max/median", "kurtosis (residual)", "kurtosis (attention out)", "loss",
+                 "loss W8A8", "W8A8 increase"},
+                rows);
+    }
+  }
   rep.section("Value states: sink vs other tokens");
   if (plots) {
     LinePlot vp;
@@ -646,7 +677,7 @@ std::string write_llm_report(const std::string& out_dir, const LlmReportInput& i
   }
   rep.section("Files");
   rep.paragraph("CSV files next to this report hold every number behind the figures: heads.csv, head_docs.csv, "
-                "layers.csv, ranking.csv, secondary_sinks.csv, secondary_tokens.csv, docs.csv, ablation.csv, "
+                "layers.csv, outliers.csv, ranking.csv, secondary_sinks.csv, secondary_tokens.csv, docs.csv, ablation.csv, "
                 "ablation_docs.csv, attribution.csv, sample_attention.csv.");
   auto path = (fs::path(out_dir) / "report.html").string();
   // A figure that could not be drawn is a note in the report; say so on stderr too.

@@ -27,7 +27,7 @@ struct LlmReportInput {
   int top_table = 20;              // rows in the top-heads table
 };
 
-// Writes out_dir/{heads,head_docs,layers,ranking,secondary_sinks,secondary_tokens,
+// Writes out_dir/{heads,head_docs,layers,outliers,ranking,secondary_sinks,secondary_tokens,
 // docs,ablation,ablation_docs,attribution,sample_attention}.csv (ablation / attribution
 // files only with those runs). Returns the paths written.
 std::vector<std::string> write_llm_csv(const std::string& out_dir, const LlmReportInput& in);

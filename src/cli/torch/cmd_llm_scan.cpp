@@ -92,7 +92,9 @@ void run_scan(const ScanArgs& a) {
       fmt::print(info, "{} ({}): {} documents of {} tokens, {} skipped as shorter\n", name, bos ? "BOS" : "no BOS",
                  d.docs.size(), a.ctx + 1, d.skipped_short);
     }
-    return llm::scan(*pm.model, dd, o);
+    auto r = llm::scan(*pm.model, dd, o);
+    llm::measure_domain_outliers(*pm.model, r);
+    return r;
   };
   const bool main_bos = !a.no_bos;
   auto main = run_cfg(main_bos);
@@ -192,7 +194,17 @@ void run_scan(const ScanArgs& a) {
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   nlohmann::json J{{"command", a.command}, {"model", in.model_name}, {"dormant_threshold", a.threshold},
                    {"seconds", total}, {"report", html}};
-  for (const auto& d : main.domains) J["domains"].push_back({{"name", d.name}, {"docs", d.docs.size()}});
+  for (const auto& d : main.domains)
+    J["domains"].push_back({{"name", d.name},
+                            {"docs", d.docs.size()},
+                            {"outliers",
+                             {{"docs", d.outlier_docs},
+                              {"max_over_median", d.outliers.max_over_median},
+                              {"kurtosis_resid", d.outliers.kurtosis_resid},
+                              {"kurtosis_attn", d.outliers.kurtosis_attn},
+                              {"loss", d.outliers.loss},
+                              {"loss_w8a8", d.outliers.loss_w8a8},
+                              {"w8a8_increase", d.outliers.w8a8_increase}}}});
   for (size_t i = 0; i < ranked.size() && i < 10; ++i) {
     const auto& h = ranked[i];
     nlohmann::json r{{"head", head_label(h.head)}, {"domain_a", main.domains[h.dom_a].name}, {"mass_a", h.mass_a},
