@@ -39,6 +39,11 @@ endif()
 sinklab_cli_test(hf.scan_series 0 "step +30000 +prose +dormant heads +[0-9]+/2 "
   llm scan-series @TESTDATA@/hf/series --domain prose=@DATA@/domains/prose_wikipedia.jsonl
   --docs 2 --ctx 24 --no-bos --no-progress --out @SCRATCH@/series)
+# The series summary carries the outlier metrics per checkpoint (issue 18).
+add_test(NAME cli.hf.scan_series_outliers
+         COMMAND bash -c "d=$(mktemp -d) && trap 'rm -rf $d' EXIT && \"$0\" llm scan-series $1/hf/series --domain prose=$2 --docs 2 --ctx 24 --no-bos --no-progress --out $d/s >/dev/null 2>&1 && head -1 $d/s/series_summary.csv | grep -q 'max_over_median,kurtosis_resid,kurtosis_attn,loss,loss_w8a8,w8a8_increase' && awk -F, 'NR > 1 && $NF != \"\" && $NF != \"nan\" { n++ } END { if (n >= 2) print \"outliers-ok\" }' $d/s/series_summary.csv"
+         $<TARGET_FILE:sinklab> ${CMAKE_SOURCE_DIR}/tests/data ${CMAKE_SOURCE_DIR}/data/domains/prose_wikipedia.jsonl)
+set_tests_properties(cli.hf.scan_series_outliers PROPERTIES PASS_REGULAR_EXPRESSION "outliers-ok" TIMEOUT 300)
 sinklab_cli_test(hf.scan_series_bad_tokenizer 2 "the tokenizer has [0-9]+ tokens but the model only 256"
   llm scan-series @TESTDATA@/hf/series/step200 --tokenizer @TESTDATA@/hf_tok/bpe2k/tokenizer.json
   --domain p=@DATA@/domains/prose_wikipedia.jsonl --no-progress)

@@ -61,7 +61,7 @@ if(EXISTS "${_llm_model}")
   # --force replaces an earlier scan whole: no ablation.csv of the first survives a
   # second scan without ablation (issue 20).
   add_test(NAME cli.llm_scan.force_replaces_whole
-           COMMAND bash -c "d=$(mktemp -d) && trap 'rm -rf $d' EXIT && s=\"$0 llm scan $1 --domain p=$2 --ctx 16 --docs 2 --no-attribution --no-progress --out $d/o\" && $s --ablate 0.0 >/dev/null 2>&1 && test -f $d/o/ablation.csv && $s --ablate none --force >/dev/null 2>&1 && test -f $d/o/report.html && ! test -e $d/o/ablation.csv && echo replaced"
+           COMMAND bash -c "d=$(mktemp -d) && trap 'rm -rf $d' EXIT && s=\"$0 llm scan $1 --domain p=$2 --ctx 16 --docs 2 --no-attribution --no-progress --out $d/o\" && $s --ablate 0.0 >/dev/null 2>&1 && test -f $d/o/ablation.csv && $s --ablate none --force >/dev/null 2>&1 && test -f $d/o/report.html && grep -q ^config,domain,docs,layer,max_abs $d/o/outliers.csv && ! test -e $d/o/ablation.csv && echo replaced"
                    $<TARGET_FILE:sinklab> ${_llm_model} ${CMAKE_SOURCE_DIR}/data/domains/prose_wikipedia.jsonl)
   set_tests_properties(cli.llm_scan.force_replaces_whole PROPERTIES PASS_REGULAR_EXPRESSION "^replaced" TIMEOUT 300)
 endif()
