@@ -5,11 +5,15 @@
 //                            BB batch from BBTask::generate (made on a second thread
 //                            while the previous step runs, as the trainer's
 //                            prefetcher does), to_tensors, Transformer::token_nll,
-//                            mean, zero_grad, backward, loss.item(), AdamW step.
+//                            mean, zero_grad, backward, loss.item(), the optimizer's
+//                            step (make_optimizer: the preset's, AdamW).
 //                            Counters: steps_per_s, tokens_per_s, GFLOP/s (analytic
 //                            forward+backward FLOPs, see step_flops), and the shapes.
 //                            cpu-lm: the language-model preset of `sinklab pretrain`
 //                            (Llama-style, byte tokens from its Debian corpus).
+//                            cpu-3l:KEY=VALUE: cpu-3l with one of the mitigation lab's
+//                            changes (Muon, SGD, clipped softmax, element-wise output
+//                            gate), to price each against the AdamW softmax step.
 //   forward/<hooks>          cpu-3l forward pass (no grad, 1 thread) with no Hooks object, an
 //                            empty Hooks object, every attention pattern recorded,
 //                            record_all: recording nothing costs nothing.
@@ -64,9 +68,13 @@ double step_flops(const ModelSpec& s, int B, int T) {
   return 3.0 * B * (T * per_token + attn);
 }
 
-TrainConfig preset_config(const std::string& preset) {
+// "PRESET" or "PRESET:key=value" (one override: the mitigation lab's variants).
+TrainConfig preset_config(const std::string& spec) {
+  const auto colon = spec.find(':');
+  const std::string preset = spec.substr(0, colon);
   std::vector<std::string> sets;
   if (preset.rfind("paper-", 0) == 0) sets.push_back("train.batch_size=64");
+  if (colon != std::string::npos) sets.push_back(spec.substr(colon + 1));
   return load_train_config(preset, "", sets);
 }
 
@@ -93,10 +101,8 @@ void BM_Train(benchmark::State& state, std::string preset) {
   Transformer model(c.model_spec(task.vocab()));
   model.init_weights((uint64_t)c.seed, parse_init_scheme(c.init));
   for (auto& p : model.parameters()) p.set_requires_grad(true);
-  torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(c.lr)
-                                                  .betas({c.beta1, c.beta2})
-                                                  .eps(c.eps)
-                                                  .weight_decay(c.weight_decay));
+  auto optimizer = make_optimizer(c, model);
+  torch::optim::Optimizer& opt = *optimizer;
   const int B = c.batch_size;
   const int64_t T = c.seq_len;
   int64_t index = 0;
@@ -181,7 +187,9 @@ int register_all() {
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond)
           ->MinTime(1.0);
-  for (const std::string preset : {"cpu-1l", "cpu-3l", "paper-1l", "cpu-lm"})
+  for (const std::string preset :
+       {"cpu-1l", "cpu-3l", "paper-1l", "cpu-lm", "cpu-3l:train.optimizer=muon", "cpu-3l:train.optimizer=sgd",
+        "cpu-3l:model.attention=clipped-softmax", "cpu-3l:model.attn_gate=element"})
     for (int t : thread_counts) {
       auto* bm = benchmark::RegisterBenchmark(("train/" + preset + "/threads:" + std::to_string(t)).c_str(),
                                               [preset](benchmark::State& s) { BM_Train(s, preset); });

@@ -111,20 +111,6 @@ void remove_temp_files(const std::string& run_dir) {
   }
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const Transformer& model) {
-  const auto params = model.parameters();
-  if (c.optimizer == "muon") {
-    MuonSettings s;
-    s.lr = c.muon_lr, s.momentum = c.muon_momentum, s.adam_lr = c.lr, s.beta1 = c.beta1, s.beta2 = c.beta2,
-    s.eps = c.eps, s.weight_decay = c.weight_decay;
-    return std::make_unique<Muon>(model.named_parameters(), s);
-  }
-  if (c.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
-  return std::make_unique<torch::optim::AdamW>(
-      params, torch::optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.weight_decay));
-}
 
 // Sets every parameter group's lr (the schedule's value for this update; a resumed
 // optimizer state carries the lr it was saved with).
@@ -365,6 +351,21 @@ TrainOutcome run_loop(const TrainConfig& c, const std::string& run_dir, int64_t 
 }
 
 }  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const Transformer& model) {
+  const auto params = model.parameters();
+  if (c.optimizer == "muon") {
+    MuonSettings s;
+    s.lr = c.muon_lr, s.momentum = c.muon_momentum, s.adam_lr = c.lr, s.beta1 = c.beta1, s.beta2 = c.beta2,
+    s.eps = c.eps, s.weight_decay = c.weight_decay;
+    return std::make_unique<Muon>(model.named_parameters(), s);
+  }
+  if (c.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
+  return std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.weight_decay));
+}
 
 TrainData::TrainData(const TrainConfig& c) {
   if (c.is_lm())

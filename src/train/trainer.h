@@ -20,7 +20,13 @@
 
 #include "train/config.h"
 
+namespace torch::optim {
+class Optimizer;
+}
+
 namespace sinklab {
+
+class Transformer;
 
 class LmCorpus;
 
@@ -87,5 +93,9 @@ std::vector<int64_t> list_checkpoints(const std::string& run_dir);
 std::string checkpoint_path(const std::string& run_dir, int64_t step);
 // Reads RUN_DIR/config.toml.
 TrainConfig load_run_config(const std::string& run_dir, const std::vector<std::string>& sets = {});
+
+// The optimizer of train.optimizer over the model's parameters (AdamW, SGD with momentum,
+// or Muon: src/train/muon.h), as the trainer makes it (benchmarks use the same).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, const Transformer& model);
 
 }  // namespace sinklab
