@@ -377,7 +377,7 @@ int summarize_sweep(const SweepGrid& g, const std::string& out) {
     for (const auto& [k, v] : first->values) {
       row.emplace_back(v);
       trow.push_back(v);
-      label += (label.empty() ? "" : " ") + v;
+      label += (label.empty() ? "" : "/") + v;  // tick labels show spaces as visible marks
     }
     labels.push_back(label);
     row.emplace_back((double)ok[p]);
