@@ -402,7 +402,7 @@ int summarize_sweep(const SweepGrid& g, const std::string& out) {
   th.push_back("loss vs point 0");
   for (int p = 0; p < n_points; ++p) {
     const double d = measures["loss"][p].median - measures["loss"][0].median;
-    table[p].push_back(p == 0 ? "baseline" : fmt::format("{:+.4f}", d));
+    table[p].push_back(p == 0 ? "baseline" : std::isfinite(d) ? fmt::format("{:+.4f}", d) : "—");
   }
   // summary.md: the same table in Markdown, for docs.
   std::string md = "| " + [&] {

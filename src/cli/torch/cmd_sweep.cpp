@@ -33,7 +33,14 @@ struct SweepArgs {
   SlurmOptions slurm_opts;
 };
 
-std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
+// The binary's path for the Slurm script (" (deleted)" when it was rebuilt since it started:
+// the new build at the same path is what the nodes will run).
+std::string self_exe() {
+  std::string p = fs::read_symlink("/proc/self/exe").string();
+  const std::string del = " (deleted)";
+  if (p.size() > del.size() && p.compare(p.size() - del.size(), del.size(), del) == 0) p.resize(p.size() - del.size());
+  return p;
+}
 
 // Local lanes: `jobs` child processes at a time, each one cell with `threads` threads.
 void run_local(const SweepGrid& g, const std::vector<SweepCell>& pending, const SweepArgs& a, int threads) {
@@ -41,7 +48,8 @@ void run_local(const SweepGrid& g, const std::vector<SweepCell>& pending, const 
   std::mutex mu;
   Progress bar((int64_t)pending.size(), "sweep " + g.name, !a.no_progress);
   int64_t done = 0;
-  const std::string exe = self_exe();
+  // This very image: a rebuild of the binary meanwhile does not change what the cells run.
+  const std::string exe = "/proc/self/exe";
   auto lane = [&]() {
     for (size_t i; (i = next++) < pending.size();) {
       const SweepCell& c = pending[i];
@@ -51,8 +59,9 @@ void run_local(const SweepGrid& g, const std::vector<SweepCell>& pending, const 
                            cell_log(a.out, c), 30.0 * 86400);
       if (!cell_finished(a.out, c) && (r.exit_code != 1 || !fs::exists(cell_dir(a.out, c) + "/cell.json")))
         mark_cell_failed(a.out, c,
-                         r.signal ? fmt::format("killed by signal {}", r.signal)
-                                  : fmt::format("exited with code {}", r.exit_code));
+                         !r.started ? fmt::format("cannot start sinklab: {}", std::strerror(r.spawn_errno))
+                         : r.signal ? fmt::format("killed by signal {}", r.signal)
+                                    : fmt::format("exited with code {}", r.exit_code));
       std::lock_guard<std::mutex> lk(mu);
       bar.update(++done);
     }
