@@ -51,15 +51,20 @@ TEST(Model, GradientsMatchFiniteDifferences) {
       for (int64_t i = 0; i < std::min<int64_t>(flat.numel(), 5); ++i) {
         const int64_t j = (i * 7919) % flat.numel();
         const double h = 1e-6, old = flat[j].item<double>();
-        double lp, lm;
+        double lp, lm, l0;
         {
           torch::NoGradGuard ng;
+          l0 = m.token_nll(x).mean().item<double>();
           flat[j] = old + h;
           lp = m.token_nll(x).mean().item<double>();
           flat[j] = old - h;
           lm = m.token_nll(x).mean().item<double>();
           flat[j] = old;
         }
+        // relu and clipped-softmax have kinks: where the two one-sided slopes disagree, the
+        // step crossed one and the central difference means nothing there.
+        const double right = (lp - l0) / h, left = (l0 - lm) / h;
+        if (std::abs(right - left) > 1e-3 * (1 + std::abs(right))) continue;
         double fd = (lp - lm) / (2 * h), an = g.view(-1)[j].item<double>();
         EXPECT_NEAR(an, fd, 1e-6 + 1e-4 * std::abs(fd)) << kind << " " << name << "[" << j << "]";
       }
