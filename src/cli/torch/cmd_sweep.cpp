@@ -57,7 +57,7 @@ void run_local(const SweepGrid& g, const std::vector<SweepCell>& pending, const 
                            {"sweep", g.path, "-o", a.out, "--cell", std::to_string(c.index), "--threads",
                             std::to_string(threads), "--no-progress"},
                            cell_log(a.out, c), 30.0 * 86400);
-      if (!cell_finished(a.out, c) && (r.exit_code != 1 || !fs::exists(cell_dir(a.out, c) + "/cell.json")))
+      if (!fs::exists(cell_dir(a.out, c) + "/cell.json"))  // the child died before it could say
         mark_cell_failed(a.out, c,
                          !r.started ? fmt::format("cannot start sinklab: {}", std::strerror(r.spawn_errno))
                          : r.signal ? fmt::format("killed by signal {}", r.signal)
@@ -113,6 +113,7 @@ int run_sweep(const SweepGrid& g, const SweepArgs& a) {
     for (const auto& c : pending) fmt::print("{} {}\n", c.index, c.name);
     return 0;
   }
+  for (const auto& c : pending) fs::remove(cell_dir(a.out, c) + "/cell.json");  // an earlier failure runs again
   if (!pending.empty()) {
     if (a.slurm) run_slurm(g, pending, a);
     else run_local(g, pending, a, threads);
