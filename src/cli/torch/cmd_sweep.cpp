@@ -98,12 +98,10 @@ int run_sweep(const SweepGrid& g, const SweepArgs& a) {
   const bool same = fs::exists(record) && read_file(record) == grid_json;
   if (fs::exists(record) && !same && !a.force)
     fail("'" + a.out + "' holds a different sweep (its sweep.json differs); give another -o or --force");
-  auto lock = claim_out_dir(a.out, a.force || same, /*clear=*/a.force && !same);
-  write_file_atomic(record, grid_json);
-  fs::create_directories(a.out + "/logs");
+  refuse_nonempty_dir(a.out, a.force || same);  // before anything is printed or written
   std::vector<SweepCell> pending;
   for (const auto& c : cells)
-    if (!cell_finished(a.out, c)) pending.push_back(c);
+    if (a.force && !same ? true : !cell_finished(a.out, c)) pending.push_back(c);
   const int hw = (int)std::max(1u, std::thread::hardware_concurrency());
   const int threads = a.threads > 0 ? a.threads : std::max(1, hw / a.jobs);
   fmt::print(stderr, "sinklab: sweep {}: {} cells ({} finished earlier, {} to run){}\n", g.name, cells.size(),
@@ -113,6 +111,9 @@ int run_sweep(const SweepGrid& g, const SweepArgs& a) {
     for (const auto& c : pending) fmt::print("{} {}\n", c.index, c.name);
     return 0;
   }
+  auto lock = claim_out_dir(a.out, a.force || same, /*clear=*/a.force && !same);
+  write_file_atomic(record, grid_json);
+  fs::create_directories(a.out + "/logs");
   for (const auto& c : pending) fs::remove(cell_dir(a.out, c) + "/cell.json");  // an earlier failure runs again
   if (!pending.empty()) {
     if (a.slurm) run_slurm(g, pending, a);
