@@ -365,12 +365,7 @@ int summarize_sweep(const SweepGrid& g, const std::string& out) {
   std::map<std::string, std::vector<Measure>> measures;  // metric -> per point
   std::vector<std::string> labels;
   for (int p = 0; p < n_points; ++p) {
-    const SweepCell* first = nullptr;
-    for (const auto& c : cells)
-      if (c.point == p) {
-        first = &c;
-        break;
-      }
+    const SweepCell* first = &cells[p * g.seeds.size()];  // cells run point-major, seeds inside
     std::vector<CsvCell> row = {(double)p};
     std::vector<std::string> trow = {std::to_string(p)};
     std::string label;

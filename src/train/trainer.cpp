@@ -111,7 +111,6 @@ void remove_temp_files(const std::string& run_dir) {
   }
 }
 
-
 // Sets every parameter group's lr (the schedule's value for this update; a resumed
 // optimizer state carries the lr it was saved with).
 void set_lr(torch::optim::Optimizer& opt, double lr) {
