@@ -100,7 +100,10 @@ bad_input)
   sed 's/"relu"/"relu2"/' grid.toml > badval.toml
   expect2 "the grid point .*relu2.*unknown attention kind" "$bin" sweep badval.toml -o b4
   expect2 "--slurm needs Slurm's sbatch on PATH" env PATH=/nonexistent "$bin" sweep grid.toml -o b5 --slurm
-  for b in b1 b2 b3 b4 b5; do [ ! -e $b ] || die "a refused sweep left $b"; done
+  printf '[sweep]\npreset = "tiny"\nseeds = [0\n' > broken.toml
+  expect2 "broken.toml': malformed TOML at line" "$bin" sweep broken.toml -o b7
+  expect2 "sweep grid 'missing.toml' does not exist" "$bin" sweep missing.toml -o b8
+  for b in b1 b2 b3 b4 b5 b7 b8; do [ ! -e $b ] || die "a refused sweep left $b"; done
   ;;
 slurm_matches_local)
   out=$(bash "$here/../tools/slurm_start.sh" "$dir/slurm" 2>&1) || { echo "skip $case_: the Slurm daemons do not start here: $(echo $out | tail -c 300)"; exit 0; }

@@ -38,6 +38,10 @@ set_tests_properties(cli.train.sink_logit_qk_norm PROPERTIES
     PASS_REGULAR_EXPRESSION "blocks\\.0\\.attn\\.sink.*blocks\\.0\\.attn\\.q_norm\\.w|blocks\\.0\\.attn\\.q_norm\\.w.*blocks\\.0\\.attn\\.sink"
     TIMEOUT 300)
 sinklab_cli_test(train.bad.attn_gate 2 "unknown attention gate 'channel' \\(valid: none, head, element\\)" train --preset tiny --set model.attn_gate=channel --set run.out_dir=@SCRATCH@)
+sinklab_cli_test(train.bad.clip_zeta 2 "model.clip_zeta = 0.5 must be >= 1" train --preset tiny --set model.clip_zeta=0.5 --set run.out_dir=@SCRATCH@)
+sinklab_cli_test(train.bad.muon_lr 2 "train.muon_lr = 0 must be in" train --preset tiny --set train.muon_lr=0 --set run.out_dir=@SCRATCH@)
+sinklab_cli_test(lab.bad.seeds 2 "--seeds = 0 must be in \\[1, 64\\]" lab --quick --seeds 0 -o @SCRATCH@/lab)
+sinklab_cli_test(lab.bad.device 2 "--device must be cpu or cuda, got 'tpu'" lab --quick --device tpu -o @SCRATCH@/lab)
 sinklab_cli_test(train.bad.optimizer 2 "train.optimizer must be adamw, sgd or muon, got 'lion'" train --preset tiny --set train.optimizer=lion --set run.out_dir=@SCRATCH@)
 # Every attention variant, output gate and optimizer trains on the BB task and is analysed
 # through the same paths (the mitigation lab's cells).
