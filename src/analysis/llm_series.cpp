@@ -56,6 +56,18 @@ SeriesDomain summarize_domain(const ScanResult& r, const DomainScan& ds, double 
 
 }  // namespace
 
+std::vector<SeriesDomain> scan_checkpoint(Transformer& model, const std::vector<DomainDocs>& docs,
+                                          const ScanOptions& opt, double sink_epsilon) {
+  auto r = scan(model, docs, opt);
+  measure_domain_outliers(model, r);
+  std::vector<SeriesDomain> out;
+  for (const auto& ds : r.domains) {
+    out.push_back(summarize_domain(r, ds, opt.dormant_threshold, sink_epsilon));
+    out.back().outliers = ds.outliers;
+  }
+  return out;
+}
+
 SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(const SeriesCheckpoint&)>& on_checkpoint) {
   require(!opt.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
   validate(opt.scan);
@@ -79,14 +91,9 @@ SeriesResult series_scan(const SeriesOptions& opt, const std::function<void(cons
                                                                c.path, opt.scan.ctx, pm.model->spec().n_ctx));
     std::vector<DomainDocs> dd;
     for (auto& [name, texts] : corpora) dd.push_back(prepare_domain(tok, name, texts, opt.scan));
-    auto r = scan(*pm.model, dd, opt.scan);
     SeriesCheckpoint cp;
     cp.step = c.step, cp.path = c.path, cp.model_type = c.config.model_type;
-    measure_domain_outliers(*pm.model, r);
-    for (const auto& ds : r.domains) {
-      cp.domains.push_back(summarize_domain(r, ds, opt.scan.dormant_threshold, opt.sink_epsilon));
-      cp.domains.back().outliers = ds.outliers;
-    }
+    cp.domains = scan_checkpoint(*pm.model, dd, opt.scan, opt.sink_epsilon);
     if (on_checkpoint) on_checkpoint(cp);
     res.checkpoints.push_back(std::move(cp));
   }

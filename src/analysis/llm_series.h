@@ -57,6 +57,12 @@ struct SeriesResult {
   std::vector<SeriesCheckpoint> checkpoints;  // ordered by step
 };
 
+// One model held in memory (a checkpoint) scanned on `docs`: per domain the summary of
+// series_scan, outlier metrics included. What series_scan does for each revision, and
+// what a language-model sweep cell reports (src/report/sweep.h).
+std::vector<SeriesDomain> scan_checkpoint(Transformer& model, const std::vector<DomainDocs>& docs,
+                                          const ScanOptions& opt, double sink_epsilon);
+
 // Validates the options (InputError naming the flag), orders the checkpoints, loads
 // each in turn and scans every domain; `on_checkpoint` (may be empty) sees each
 // checkpoint's results as they come.

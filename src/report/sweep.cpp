@@ -10,10 +10,17 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "analysis/llm_series.h"
 #include "analysis/run_analysis.h"
+#include "data/corpus.h"
+#include "data/lm_corpus.h"
+#include "data/tokenizer.h"
+#include "data/tokenizer_hf.h"
 #include "io/csv.h"
 #include "io/error.h"
 #include "io/files.h"
+#include "model/checkpoint.h"
+#include "model/transformer.h"
 #include "report/core/claims.h"
 #include "report/core/figures.h"
 #include "report/core/html.h"
@@ -216,9 +223,9 @@ std::string sweep_grid_json(const SweepGrid& g) {
 
 const std::vector<std::pair<std::string, std::string>>& sweep_metric_names() {
   static const std::vector<std::pair<std::string, std::string>> m = {
-      {"loss", "mean next-token loss on the evaluation batch (last checkpoint)"},
-      {"excess", "loss above the task's oracle"},
-      {"sink_mass", "largest BOS attention mass of a head at non-trigger queries"},
+      {"loss", "mean next-token loss on the evaluation batch (last checkpoint; lm: the held-out documents)"},
+      {"excess", "loss above the task's oracle (BB only)"},
+      {"sink_mass", "largest BOS attention mass of a head at non-trigger queries (lm: at all queries)"},
       {"v_ratio", "that head's value norm at BOS over the mean of the others"},
       {"resid_peak", "largest BOS residual norm over the others' mean, over layers"},
       {"max_over_median", "largest max|x| / median|x| of the residual stream, over layers"},
@@ -268,6 +275,71 @@ void mark_cell_failed(const std::string& out, const SweepCell& c, const std::str
   write_file_atomic(cell_dir(out, c) + "/cell.json", j.dump(2) + "\n");
 }
 
+namespace {
+
+// A BB cell: `sinklab analyze` of its last checkpoint (analysis CSVs written beside the
+// run); the sink head is the head with the most BOS mass at non-trigger queries.
+nlohmann::json bb_cell_metrics(const std::string& run_dir, int64_t step, std::string& sink_head) {
+  AnalyzeOptions ao;
+  ao.progress = false;
+  ao.steps = {step};
+  auto a = analyze_run(run_dir, ao);
+  write_analysis_csv(a);
+  const ToyMetrics& m = a.series.back();
+  const HeadMetrics* sink = nullptr;
+  for (const auto& h : m.heads)
+    if (!sink || h.bos_mass_nontrigger > sink->bos_mass_nontrigger) sink = &h;
+  double peak = 0;
+  for (const auto& l : m.layers) peak = std::max(peak, l.resid_ratio);
+  sink_head = sink ? fmt::format("L{}H{}", sink->layer, sink->head) : "";
+  return {{"loss", m.loss.loss},
+          {"excess", m.loss.excess},
+          {"sink_mass", sink ? sink->bos_mass_nontrigger : std::nan("")},
+          {"v_ratio", sink ? sink->v_ratio : std::nan("")},
+          {"resid_peak", peak},
+          {"max_over_median", m.outliers.max_over_median},
+          {"kurtosis_resid", m.outliers.kurtosis_resid},
+          {"kurtosis_attn", m.outliers.kurtosis_attn},
+          {"w8a8_increase", m.outliers.w8a8_increase}};
+}
+
+// A language-model cell (data.task = lm): its last checkpoint scanned on every domain's
+// held-out documents (RUN/heldout, byte tokens, BOS as trained) the way `sinklab pretrain`
+// scans its series; the sink head is the head with the largest mean sink mass over the
+// domains, the loss and outlier metrics are means over the domains.
+nlohmann::json lm_cell_metrics(const TrainConfig& cfg, const std::string& run_dir, int64_t step,
+                               std::string& sink_head) {
+  Transformer model(cfg.model_spec(LmCorpus::kVocab));
+  load_weights(model, checkpoint_path(run_dir, step));
+  const BosMode bos = parse_bos_mode(cfg.bos);
+  Tokenizer tok(tokenizer_data_from_hf_json(byte_tokenizer_json(bos == BosMode::Sequence), "the byte tokenizer",
+                                            byte_tokenizer_config_json(bos != BosMode::None, cfg.seq_len)));
+  llm::ScanOptions o;
+  o.docs = 16;
+  o.ctx = cfg.seq_len;
+  o.add_bos = bos != BosMode::None;
+  std::vector<llm::DomainDocs> docs;
+  for (const auto& d : parse_domain_specs(cfg.corpus, "data.corpus"))
+    docs.push_back(llm::prepare_domain(tok, d.name, read_jsonl_corpus(run_dir + "/heldout/" + d.name + ".jsonl"), o));
+  const auto doms = llm::scan_checkpoint(model, docs, o, 0.3);
+  std::vector<double> mass(doms.at(0).per_head.size(), 0.0), vr(mass.size(), 0.0);
+  double loss = 0, mom = 0, kr = 0, ka = 0, w8 = 0, peak = 0;
+  for (const auto& d : doms) {
+    for (size_t h = 0; h < mass.size(); ++h) mass[h] += d.per_head[h].sink_mass, vr[h] += d.per_head[h].v_ratio;
+    loss += d.outliers.loss, mom += d.outliers.max_over_median, kr += d.outliers.kurtosis_resid;
+    ka += d.outliers.kurtosis_attn, w8 += d.outliers.w8a8_increase;
+    peak = std::max(peak, d.max_resid_ratio);
+  }
+  const size_t top = std::max_element(mass.begin(), mass.end()) - mass.begin();
+  const double n = (double)doms.size();
+  sink_head = fmt::format("L{}H{}", doms[0].per_head[top].layer, doms[0].per_head[top].head);
+  return {{"loss", loss / n},           {"excess", std::nan("")},        {"sink_mass", mass[top] / n},
+          {"v_ratio", vr[top] / n},     {"resid_peak", peak},             {"max_over_median", mom / n},
+          {"kurtosis_resid", kr / n},   {"kurtosis_attn", ka / n},        {"w8a8_increase", w8 / n}};
+}
+
+}  // namespace
+
 bool run_sweep_cell(const SweepGrid& g, const SweepCell& c, const std::string& out, int threads) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
@@ -276,37 +348,19 @@ bool run_sweep_cell(const SweepGrid& g, const SweepCell& c, const std::string& o
     sets.push_back("run.out_dir=" + out + "/cells");
     sets.push_back("run.name=" + c.name);
     TrainConfig cfg = load_train_config(g.preset, g.config, sets);
-    require(!cfg.is_lm(), "sweep cells train BB-task models (data.task = lm is not supported by sweep yet)");
     TrainOptions to;
     to.progress = false;
     to.force = true;  // an unfinished cell starts again
     auto outcome = train_new(cfg, to);
     require(!outcome.interrupted, "interrupted");
-    AnalyzeOptions ao;
-    ao.progress = false;
-    ao.steps = {outcome.step};
-    auto a = analyze_run(outcome.run_dir, ao);
-    write_analysis_csv(a);
-    const ToyMetrics& m = a.series.back();
-    const HeadMetrics* sink = nullptr;
-    for (const auto& h : m.heads)
-      if (!sink || h.bos_mass_nontrigger > sink->bos_mass_nontrigger) sink = &h;
-    double peak = 0;
-    for (const auto& l : m.layers) peak = std::max(peak, l.resid_ratio);
     auto j = cell_record(c, out);
     j["status"] = "ok";
     j["step"] = outcome.step;
     j["threads"] = threads;
-    j["metrics"] = {{"loss", m.loss.loss},
-                    {"excess", m.loss.excess},
-                    {"sink_mass", sink ? sink->bos_mass_nontrigger : std::nan("")},
-                    {"v_ratio", sink ? sink->v_ratio : std::nan("")},
-                    {"resid_peak", peak},
-                    {"max_over_median", m.outliers.max_over_median},
-                    {"kurtosis_resid", m.outliers.kurtosis_resid},
-                    {"kurtosis_attn", m.outliers.kurtosis_attn},
-                    {"w8a8_increase", m.outliers.w8a8_increase}};
-    j["sink_head"] = sink ? fmt::format("L{}H{}", sink->layer, sink->head) : "";
+    std::string head;
+    j["metrics"] = cfg.is_lm() ? lm_cell_metrics(cfg, outcome.run_dir, outcome.step, head)
+                               : bb_cell_metrics(outcome.run_dir, outcome.step, head);
+    j["sink_head"] = head;
     j["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     write_file_atomic(cell_dir(out, c) + "/cell.json", j.dump(2) + "\n");
     return true;

@@ -48,6 +48,36 @@ local_grid)
   grep -q "7 finished earlier, 1 to run" err || die "expected one cell to run: $(cat err)"
   [ "$(metric_cols before.csv)" = "$(metric_cols local/cells.csv)" ] || die "the rerun cell differs from its first run"
   ;;
+lm_cells)
+  # Language-model cells: the tiny pretrain preset on one shipped domain; a cell's numbers are
+  # its last checkpoint scanned in memory, and must equal `llm scan-series` on the same
+  # checkpoint exported as a Hugging Face directory (the emergence report's path).
+  root=$(cd "$here/../.." && pwd)
+  cat > lm.toml <<G
+[sweep]
+preset = "tiny-lm"
+set = ['data.corpus=["prose=$root/data/domains/prose_wikipedia.jsonl"]', "train.steps=20"]
+seeds = [0, 1]
+[grid]
+"model.attn_gate" = ["none", "head"]
+G
+  "$bin" sweep lm.toml -o lm --jobs 2 --threads 1 --no-progress >out 2>err || die "lm sweep failed: $(tail -3 err)"
+  grep -q "4 cells, 0 failed" out || die "expected 4 lm cells: $(cat out)"
+  c=lm/cells/p00_none_s0
+  [ -d $c/hf/step20 ] || die "no exported checkpoint in $c"
+  "$bin" llm scan-series $c/hf --domain prose=$c/heldout/prose.jsonl --docs 16 --ctx 32 -o ss --no-progress \
+    >/dev/null 2>&1 || die "scan-series failed"
+  row=$(grep '^20,' ss/series_summary.csv) || die "scan-series has no step 20"
+  for m in resid_peak:6 max_over_median:11 loss:14; do
+    key=${m%%:*}; col=${m##*:}
+    want=$(echo "$row" | cut -d, -f"$col")
+    got=$(grep -o "\"$key\": [-0-9.e]*" $c/cell.json | awk '{print $2}')
+    awk -v a="$got" -v b="$want" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-6 * (1 + (b < 0 ? -b : b))) }' ||
+      die "$key: cell $got vs scan-series $want"
+  done
+  grep -q '"excess": null' $c/cell.json || die "an lm cell has no oracle excess"
+  echo "ok $case_"
+  ;;
 variants_axis)
   # [[variant]] bundles are one more axis; the table compares every point with the first.
   cat > var.toml <<G

@@ -233,9 +233,12 @@ int run_lab(const LabArgs& la) {
   if (la.quick) {
     models.push_back({"bb-1l", "cpu-1l", with({"train.steps=1500", "train.batch_size=64", "train.lr=3e-3"}, 1500)});
     models.push_back({"bb-3l", "cpu-3l", with({"train.steps=2000", "train.batch_size=32", "train.lr=1e-3"}, 2000)});
+    models.push_back({"lm", "cpu-lm", with({"train.steps=400", "train.batch_size=16"}, 400)});
   } else {
     models.push_back({"bb-1l", "paper-1l", with({}, 10000)});
     models.push_back({"bb-3l", "paper-3l", with({}, 10000)});
+    if (la.device == "cuda") models.push_back({"lm", "gpu-lm", with({}, 5000)});
+    else models.push_back({"lm", "cpu-lm", with({}, 2000)});
   }
   fs::create_directories(out + "/grids");
   int failed = 0;
