@@ -21,13 +21,15 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpcre2-dev libsentencepiece-dev libicu-dev
   gnuplot-nox
-  python3 python3-numpy python3-pip
+  python3 python3-numpy python3-pip python3-dev python3-venv python3-pytest pybind11-dev
   clang libclang-rt-14-dev
   python3.11-doc libpython3.11-stdlib
   slurmctld slurmd slurm-client munge
 )
 # python3.11-doc (its reStructuredText sources: English prose) and the Python standard
 # library (code) are the corpus of the language-model presets (`sinklab pretrain`).
+# python3-dev, pybind11-dev: the Python package (python/, `import sinklab`); its tests run
+# under Debian's python3 with python3-pytest and python3-numpy.
 # Slurm and munge: `sinklab sweep --slurm` submits job arrays with sbatch; its test starts
 # a single-node Slurm of its own (tests/tools/slurm_start.sh) and stops it.
 
