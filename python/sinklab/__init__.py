@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 from importlib import metadata as _metadata
 from pathlib import Path
@@ -37,22 +38,28 @@ if (_here / "libsinklab_spm.so").exists():
     os.environ.setdefault("SINKLAB_SPM_SHIM", str(_here / "libsinklab_spm.so"))
 
 
+def _release(version: str) -> str:
+    """"2.15.0+cu132" -> "2.15.0"; Debian's "1.13.0a0+gitunknown" -> "1.13.0"."""
+    m = re.match(r"\d+(\.\d+)*", version)
+    return m.group(0) if m else version
+
+
 def _torch_if_same() -> Any:
     """torch, imported, when its version is the LibTorch sinklab links; else None.
 
     Read from the package metadata first, so a different torch is never imported (two
     LibTorch builds cannot share one process)."""
-    want = _LIBTORCH.split("+")[0]
+    want = _release(_LIBTORCH)
     loaded = sys.modules.get("torch")
     if loaded is not None:
-        have = str(getattr(loaded, "__version__", "")).split("+")[0]
+        have = _release(str(getattr(loaded, "__version__", "")))
         if have != want:
             raise ImportError(
                 f"sinklab links LibTorch {want} but this process already has torch {have} loaded; "
                 f"use a Python whose torch is {want} (or import sinklab in a process without torch)")
         return loaded
     try:
-        have = _metadata.version("torch").split("+")[0]
+        have = _release(_metadata.version("torch"))
     except _metadata.PackageNotFoundError:
         return None
     if have != want:
@@ -220,21 +227,24 @@ class Model:
         return _out(logits), {k: _out(v) for k, v in cache.items()}
 
     def run_with_hooks(self, tokens: Any, fwd_hooks: Sequence[Tuple[str, HookFn]] = ()) -> Array:
-        """Logits with ``fn(activation, hook)`` called at each hook name; ``fn`` may return a
-        replacement of the same shape, or None (then in-place edits of the activation,
-        a copy, are used). An exception in ``fn`` propagates; the model is unchanged."""
+        """Logits with ``fn(activation, hook)`` called at each hook name (``*`` for every
+        layer); ``fn`` may return a replacement of the same shape, or None (then in-place
+        edits of the activation, a float32 copy, are used). An exception in ``fn``
+        propagates; the model is unchanged."""
         hooks = []
         for item in fwd_hooks:
             if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str) and callable(item[1])):
                 raise TypeError("fwd_hooks must be a list of (hook name, function) pairs")
-            name, fn = item
+            pattern, fn = item
+            # "blocks.*.attn.hook_z": the same function at every layer
+            names = [pattern.replace("*", str(i), 1) for i in range(self.n_layers)] if "*" in pattern else [pattern]
+            for name in names:
 
-            def call(arr: Any, hook_name: str, fn: HookFn = fn) -> Any:
-                act = _out(arr)
-                r = fn(act, Hook(hook_name))
-                return None if r is None else _in(r)
+                def call(arr: Any, hook_name: str, fn: HookFn = fn) -> Any:
+                    r = fn(_out(arr), Hook(hook_name))
+                    return None if r is None else _in(r)
 
-            hooks.append((name, call))
+                hooks.append((name, call))
         return _out(self._m.run_with_hooks(_in(self._tokens(tokens)), hooks))
 
 

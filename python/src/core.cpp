@@ -154,10 +154,13 @@ struct Model {
                                      "lists them)", name));
       if (layer >= net().spec().n_layers)
         throw InputError(fmt::format("hook '{}': the model has {} layers", name, net().spec().n_layers));
-      hooks.add_override(p, layer, [name = name, fn = fn](const at::Tensor& x) -> at::Tensor {
+      // Held by pointer: copies of the HookFn inside the forward (GIL released) never touch
+      // the Python object's reference count; it is released with `hooks`, GIL held.
+      auto pfn = std::make_shared<py::function>(fn);
+      hooks.add_override(p, layer, [name = name, pfn](const at::Tensor& x) -> at::Tensor {
         py::gil_scoped_acquire gil;
         auto arr = to_numpy(x.to(at::kFloat).clone());
-        py::object r = fn(arr, name);
+        py::object r = (*pfn)(arr, name);
         at::Tensor out;
         if (r.is_none()) {
           out = float_tensor(arr);

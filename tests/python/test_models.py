@@ -109,3 +109,21 @@ def test_load_errors(tmp_path):
         sinklab.load(str(bad))
     with pytest.raises(ValueError):
         sinklab.load(str(tmp_path / "missing.gguf"))
+
+
+def test_arrays_view_the_engines_memory(smollm2):
+    logits = smollm2.forward(smollm2.tokenize(PROMPT))
+    if sinklab.TENSOR_TYPE == "numpy":
+        assert isinstance(logits, np.ndarray) and not logits.flags["OWNDATA"] and logits.base is not None
+    else:
+        import torch
+
+        assert isinstance(logits, torch.Tensor) and logits.dtype == torch.float32
+        assert not logits.numpy().flags["OWNDATA"]
+
+
+def test_hook_wildcard_runs_at_every_layer(smollm2):
+    ids = smollm2.tokenize(PROMPT)
+    layers = []
+    smollm2.run_with_hooks(ids, fwd_hooks=[("blocks.*.hook_attn_out", lambda a, h: layers.append(h.layer))])
+    assert layers == list(range(smollm2.n_layers))
