@@ -37,6 +37,13 @@ using namespace sinklab;
 
 namespace {
 
+// f() with the GIL released (the engine's long calls: other Python threads run meanwhile).
+template <class F>
+auto unlocked(F&& f) {
+  py::gil_scoped_release released;
+  return f();
+}
+
 // ------------------------------------------------------------------ tensors
 py::dtype numpy_dtype(at::ScalarType t) {
   switch (t) {
@@ -116,11 +123,7 @@ struct Model {
   py::array forward(const py::array& tokens) const {
     auto t = prepare(tokens);
     torch::NoGradGuard ng;
-    at::Tensor logits;
-    {
-      py::gil_scoped_release unlocked;
-      logits = net().forward(t);
-    }
+    at::Tensor logits = unlocked([&] { return net().forward(t); });
     return to_numpy(logits);
   }
 
@@ -131,11 +134,7 @@ struct Model {
     if (names.empty()) hooks.record_all();
     for (const auto& n : names) hooks.record(n);
     torch::NoGradGuard ng;
-    at::Tensor logits;
-    {
-      py::gil_scoped_release unlocked;
-      logits = net().forward(t, &hooks);
-    }
+    at::Tensor logits = unlocked([&] { return net().forward(t, &hooks); });
     py::dict cache;
     for (const auto& [name, v] : hooks.records()) cache[py::str(name)] = to_numpy(v);
     return py::make_tuple(to_numpy(logits), cache);
@@ -178,11 +177,7 @@ struct Model {
       });
     }
     torch::NoGradGuard ng;
-    at::Tensor logits;
-    {
-      py::gil_scoped_release unlocked;
-      logits = net().forward(t, &hooks);
-    }
+    at::Tensor logits = unlocked([&] { return net().forward(t, &hooks); });
     return to_numpy(logits);
   }
 
@@ -249,10 +244,7 @@ Task make_task(const std::vector<std::string>& sets) {
 py::dict task_batch(const Task& t, uint64_t seed, int n, uint64_t index) {
   require(n >= 1, fmt::format("n = {} must be >= 1", n));
   Batch b;
-  {
-    py::gil_scoped_release unlocked;
-    t.task->generate(seed, index, n, b, 0, true);
-  }
+  unlocked([&] { t.task->generate(seed, index, n, b, 0, true); });
   const int64_t B = b.B, T = b.T;
   py::array_t<int64_t> tokens({B, T + 1});
   std::copy(b.tokens.begin(), b.tokens.end(), tokens.mutable_data());
@@ -277,11 +269,7 @@ py::dict train_run(const std::string& preset, const std::string& config, const s
   TrainOptions o;
   o.progress = progress;
   o.force = force;
-  TrainOutcome out;
-  {
-    py::gil_scoped_release unlocked;
-    out = train_new(c, o);
-  }
+  TrainOutcome out = unlocked([&] { return train_new(c, o); });
   return py::dict(py::arg("run_dir") = out.run_dir, py::arg("step") = out.step,
                   py::arg("interrupted") = out.interrupted);
 }
@@ -290,12 +278,7 @@ std::vector<std::string> analyze(const std::string& run_dir, double threshold, b
   AnalyzeOptions o;
   o.threshold = threshold;
   o.progress = progress;
-  RunAnalysis a;
-  {
-    py::gil_scoped_release unlocked;
-    a = analyze_run(run_dir, o);
-    write_analysis_csv(a);
-  }
+  unlocked([&] { write_analysis_csv(analyze_run(run_dir, o)); });
   return {run_dir + "/analysis/loss.csv", run_dir + "/analysis/heads.csv", run_dir + "/analysis/layers.csv"};
 }
 
@@ -305,11 +288,7 @@ py::dict reproduce_run(const std::string& scale, const std::string& out, const s
   o.scale = scale, o.out = out, o.source = source, o.seeds = seeds, o.sets = sets, o.progress = progress,
   o.force = force;
   require(scale == "quick" || scale == "paper", "scale must be 'quick' or 'paper', got '" + scale + "'");
-  ReproduceResult r;
-  {
-    py::gil_scoped_release unlocked;
-    r = reproduce(o);
-  }
+  ReproduceResult r = unlocked([&] { return reproduce(o); });
   return py::dict(py::arg("report") = r.report_path, py::arg("claims") = r.claims_path,
                   py::arg("warnings") = r.warnings);
 }
@@ -320,11 +299,7 @@ std::string scan(const Model& m, const std::vector<std::string>& domains, const 
   a.model = m.pm->path, a.domains = domains, a.out = out, a.docs = docs, a.ctx = ctx, a.ablate = ablate;
   a.no_attribution = !attribution, a.no_bos = !bos, a.threshold = threshold, a.no_progress = !progress, a.force = force;
   a.command = "sinklab.scan(" + m.pm->path + ")";
-  nlohmann::json J;
-  {
-    py::gil_scoped_release unlocked;
-    J = report::run_llm_scan(a, nullptr, m.pm.get());
-  }
+  nlohmann::json J = unlocked([&] { return report::run_llm_scan(a, nullptr, m.pm.get()); });
   return J.dump();
 }
 
@@ -353,11 +328,7 @@ PYBIND11_MODULE(_core, m) {
       .def("oracle_stats",
            [](const Task& t, uint64_t seed, int n) {
              require(n >= 1, fmt::format("n_seqs = {} must be >= 1", n));
-             OracleStats s;
-             {
-               py::gil_scoped_release unlocked;
-               s = t.task->oracle_stats(seed, n);
-             }
+             OracleStats s = unlocked([&] { return t.task->oracle_stats(seed, n); });
              return py::dict(py::arg("loss") = s.loss_all, py::arg("loss_trigger") = s.loss_trigger,
                              py::arg("loss_nontrigger") = s.loss_nontrigger, py::arg("se") = s.se_all,
                              py::arg("trigger_fraction") = s.trigger_fraction, py::arg("positions") = s.positions);
