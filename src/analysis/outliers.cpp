@@ -16,7 +16,10 @@ double mean_token_kurtosis(const at::Tensor& x) {
   auto v = x.to(torch::kFloat64).reshape({-1, x.size(-1)});
   auto c = v - v.mean(-1, true);
   auto var = c.pow(2).mean(-1);
-  auto k = c.pow(4).mean(-1) / var.pow(2).clamp_min(1e-300);
+  // A constant vector (an attention output that is exactly zero) has no kurtosis: left out.
+  auto ok = var > 0;
+  if (!ok.any().item<bool>()) return std::nan("");
+  auto k = c.pow(4).mean(-1).index({ok}) / var.index({ok}).pow(2);
   return k.mean().item<double>();
 }
 
@@ -29,7 +32,7 @@ OutlierMetrics measure_outliers(Transformer& model, const at::Tensor& tokens, bo
   h.record(HookPoint::AttnOut);
   out.loss = model.token_nll(tokens, &h).mean().item<double>();
   double kr = 0, ka = 0;
-  int n_attn = 0;
+  int n_attn = 0, n_resid = 0;
   for (int l = 0; l < L; ++l) {
     OutlierLayer o;
     o.layer = l;
@@ -41,14 +44,13 @@ OutlierMetrics measure_outliers(Transformer& model, const at::Tensor& tokens, bo
     o.kurtosis_attn = std::nan("");
     if (model.spec().layers[l].attn) {
       o.kurtosis_attn = mean_token_kurtosis(h.get(HookPoint::AttnOut, l));
-      ka += o.kurtosis_attn;
-      ++n_attn;
+      if (std::isfinite(o.kurtosis_attn)) ka += o.kurtosis_attn, ++n_attn;  // (NaN: a layer whose output is 0)
     }
-    kr += o.kurtosis_resid;
+    if (std::isfinite(o.kurtosis_resid)) kr += o.kurtosis_resid, ++n_resid;
     out.max_over_median = std::max(out.max_over_median, o.max_over_median);
     out.layers.push_back(o);
   }
-  out.kurtosis_resid = kr / std::max(1, L);
+  out.kurtosis_resid = n_resid ? kr / n_resid : std::nan("");
   out.kurtosis_attn = n_attn ? ka / n_attn : std::nan("");
   out.loss_w8a8 = out.w8a8_increase = std::nan("");
   if (w8a8) {

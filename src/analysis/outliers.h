@@ -36,7 +36,8 @@ struct OutlierMetrics {
 // quantisation is switched off again before returning.
 OutlierMetrics measure_outliers(Transformer& model, const at::Tensor& tokens, bool w8a8 = true);
 
-// Per-token kurtosis across the last dimension, averaged over tokens.
+// Per-token kurtosis across the last dimension, averaged over tokens; tokens whose vector
+// is constant (no kurtosis) are left out, NaN when every one is.
 double mean_token_kurtosis(const at::Tensor& x);
 
 }  // namespace sinklab

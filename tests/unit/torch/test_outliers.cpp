@@ -39,6 +39,9 @@ TEST(Outliers, KurtosisOfKnownVectors) {
   // +-1 alternating: every deviation is 1, kurtosis 1; one spike among n zeros:
   // (n - 1)^3 / n + ... = (n^2 - 3n + 3) / (n - 1) by hand for n = 8: 43 / 7.
   EXPECT_NEAR(mean_token_kurtosis(torch::tensor({1.0, -1.0, 1.0, -1.0}).view({1, 4})), 1.0, 1e-12);
+  // a constant token (a zero attention output) has no kurtosis and is left out of the mean
+  EXPECT_NEAR(mean_token_kurtosis(torch::tensor({1.0, -1.0, 1.0, -1.0, 0.0, 0.0, 0.0, 0.0}).view({2, 4})), 1.0, 1e-12);
+  EXPECT_TRUE(std::isnan(mean_token_kurtosis(torch::zeros({3, 4}))));
   auto spike = torch::zeros({1, 8}, torch::kFloat64);
   spike[0][3] = 5.0;
   EXPECT_NEAR(mean_token_kurtosis(spike), 43.0 / 7.0, 1e-9);
