@@ -35,14 +35,14 @@ def test_run_with_cache_equals_transformers(llama_reference):
     for layer, ref in enumerate(llama_reference["attentions"]):
         got = np_(cache[f"blocks.{layer}.attn.hook_pattern"])
         assert got.shape == np.shape(ref)  # [batch, head, query, key]
-        np.testing.assert_allclose(got, ref, atol=2e-6)
+        np.testing.assert_allclose(got, ref, atol=1e-5)  # float32, two implementations (and LibTorch 1.13 or 2.x)
     np.testing.assert_allclose(np_(cache["blocks.0.hook_resid_post"]), llama_reference["hidden_states"][0], atol=2e-5)
     np.testing.assert_allclose(np_(logits), llama_reference["logits"], atol=2e-4)
     # every hook point at once, and one sequence as a 1-D input
     _, everything = m.run_with_cache(ids[0])
     assert set(everything) <= set(m.hook_names()) and len(everything) > 10
     np.testing.assert_allclose(np_(everything["blocks.1.attn.hook_pattern"])[0], llama_reference["attentions"][1][0],
-                               atol=2e-6)
+                               atol=1e-5)
 
 
 def test_run_with_hooks_tl_style(smollm2):
