@@ -89,6 +89,7 @@ LIBTORCH_VERSION: str = _core.libtorch_version
 TENSOR_TYPE: str = "torch" if _torch is not None else "numpy"
 Array = Any  # torch.Tensor or numpy.ndarray (see TENSOR_TYPE)
 
+
 def _out(a: Any) -> Array:
     """An array from the engine as the caller's tensor type (no copy)."""
     return _torch.from_numpy(a) if _torch is not None else a
