@@ -87,8 +87,7 @@ at::Tensor float_tensor(const py::array& a) {
 
 // Token ids: a 1-D (one sequence) or 2-D [batch, tokens] integer array -> int64 [B, T].
 at::Tensor token_tensor(const py::array& a, int64_t vocab) {
-  if (!py::isinstance<py::array_t<int64_t>>(a) && !py::isinstance<py::array_t<int32_t>>(a) &&
-      !(a.dtype().kind() == 'i' || a.dtype().kind() == 'u'))
+  if (a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
     throw InputError(fmt::format("tokens must be integer ids, got an array of dtype '{}'",
                                  std::string(py::str(a.dtype()))));
   auto ids = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);

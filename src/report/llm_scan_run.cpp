@@ -22,8 +22,9 @@
 namespace sinklab::report {
 
 nlohmann::json run_llm_scan(const LlmScanArgs& a, FILE* info_in, const PretrainedModel* preloaded) {
-  FILE* info = info_in ? info_in : std::fopen("/dev/null", "w");
-  std::unique_ptr<FILE, int (*)(FILE*)> close_null(info_in ? nullptr : info, &std::fclose);
+  // No stream given: the notes go nowhere (stderr if /dev/null cannot be opened).
+  std::unique_ptr<FILE, int (*)(FILE*)> null_stream(info_in ? nullptr : std::fopen("/dev/null", "w"), &std::fclose);
+  FILE* info = info_in ? info_in : null_stream ? null_stream.get() : stderr;
   auto t_start = std::chrono::steady_clock::now();
   require(!(a.no_bos && a.both_bos), "--no-bos and --both-bos cannot be used together");
   require(!a.domains.empty(), "give at least one --domain NAME=CORPUS.jsonl");
